@@ -1,0 +1,114 @@
+"""``create_app``: wires the parts of a relayer into one Starlette application."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from relayer.api.context import Relayer
+from relayer.api.errors import on_http_error, on_relayer_error, on_unexpected_error
+from relayer.api.health import HealthRoutes
+from relayer.api.limits import BodyLimitMiddleware
+from relayer.api.openapi import OpenAPIRoute
+from relayer.api.orders import OrderRoutes
+from relayer.api.quote import QuoteRoutes
+from relayer.auction.decayer import Decayer
+from relayer.auction.gas import BaseFeeSource, StaticBaseFee
+from relayer.auction.quote import StaticPriceSource
+from relayer.chains.registry import ChainRegistry
+from relayer.clock import Clock, SystemClock
+from relayer.config import Settings
+from relayer.errors import RelayerError
+from relayer.events.bus import EventBus
+from relayer.orders.book import OrderBook
+from relayer.orders.desk import OrderDesk
+from relayer.orders.validation import OrderValidator
+from relayer.signing.eip712 import Domain
+from relayer.store import EventStore, open_store
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: EventStore | None = None,
+    ethereum: BaseFeeSource | None = None,
+    cardano: object | None = None,
+    clock: Clock | None = None,
+    run_scheduler: bool = True,
+) -> Starlette:
+    """Build the application; nothing starts until the lifespan runs."""
+    clock = clock or SystemClock()
+    store = store or open_store(settings.store_url)
+    chains = ChainRegistry.from_settings(settings.chains)
+    eth = settings.chains.ethereum
+    domain = Domain(chain_id=eth.chain_id,
+                    verifying_contract=bytes.fromhex(eth.escrow_factory[2:]))
+    bus = EventBus()
+    book = OrderBook()
+    validator = OrderValidator(chains, domain, max_parts=settings.quote.max_parts)
+    desk = OrderDesk(store=store, book=book, bus=bus, validator=validator, chains=chains,
+                     clock=clock)
+    relayer = Relayer(
+        settings=settings, store=store, bus=bus, chains=chains, desk=desk, clock=clock,
+        base_fee=ethereum or StaticBaseFee(eth.base_fee), prices=StaticPriceSource(),
+        started_at=time.monotonic(),
+    )
+    decayer = Decayer(desk, clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        replayed = await desk.rebuild()
+        log.info("store_replayed", records=replayed, orders=len(book))
+        scheduler = AsyncIOScheduler()
+        if run_scheduler:
+            scheduler.add_job(decayer.tick, "interval", seconds=settings.auction.tick_seconds,
+                              id="auction_tick", max_instances=1, coalesce=True)
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if run_scheduler:
+                scheduler.shutdown(wait=False)
+            await bus.drain()
+            await store.close()
+
+    orders = OrderRoutes(relayer)
+    quote = QuoteRoutes(relayer)
+    health = HealthRoutes(relayer)
+    routes = [
+        Route("/api/orders", orders.submit, methods=["POST"]),
+        Route("/api/orders", orders.list, methods=["GET"]),
+        Route("/api/orders/maker/{address}", orders.by_maker, methods=["GET"]),
+        Route("/api/orders/{order_hash}", orders.get, methods=["GET"]),
+        Route("/api/orders/{order_hash}", orders.cancel, methods=["DELETE"]),
+        Route("/api/orders/{order_hash}/auction", orders.auction, methods=["GET"]),
+        Route("/api/quote", quote.quote, methods=["GET"]),
+        Route("/health/live", health.live, methods=["GET"]),
+        Route("/health/ready", health.ready, methods=["GET"]),
+        Route("/health", health.status, methods=["GET"]),
+    ]
+    routes.append(Route("/openapi.json", OpenAPIRoute().endpoint, methods=["GET"]))
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(BodyLimitMiddleware, max_bytes=settings.server.max_body_bytes)],
+        exception_handlers={
+            RelayerError: on_relayer_error,
+            HTTPException: on_http_error,
+            Exception: on_unexpected_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.relayer = relayer
+    app.state.decayer = decayer
+    return app

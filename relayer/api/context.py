@@ -1,0 +1,27 @@
+"""The parts a running relayer is made of, wired once by ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from relayer.auction.gas import BaseFeeSource
+from relayer.auction.quote import PriceSource
+from relayer.chains.registry import ChainRegistry
+from relayer.clock import Clock
+from relayer.config import Settings
+from relayer.events.bus import EventBus
+from relayer.orders.desk import OrderDesk
+from relayer.store.base import EventStore
+
+
+@dataclass(frozen=True, slots=True)
+class Relayer:
+    settings: Settings
+    store: EventStore
+    bus: EventBus
+    chains: ChainRegistry
+    desk: OrderDesk
+    clock: Clock
+    base_fee: BaseFeeSource
+    prices: PriceSource
+    started_at: float

@@ -1,0 +1,133 @@
+"""OpenAPI 3.1 document, with JSON schemas generated from the same structs the API uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from relayer import __version__
+from relayer.api.errors import ErrorBody
+from relayer.api.quote import QuoteView
+from relayer.api.views import OrderList, OrderView, PriceView, SubmitResult
+from relayer.orders.status import OrderStatus
+from relayer.orders.wire import CancelWire, OrderSubmissionWire
+
+_REF = "#/components/schemas/{name}"
+
+
+class HealthStatus(msgspec.Struct):
+    status: str
+
+
+class Readiness(msgspec.Struct):
+    status: str
+    reasons: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    response: type[Any]
+    status: int = 200
+    request: type[Any] | None = None
+    params: list[dict[str, Any]] = field(default_factory=list)
+    errors: tuple[int, ...] = (400,)
+
+
+def _q(name: str, description: str, schema: dict[str, Any] | None = None,
+       required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _p(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string"}}
+
+
+_HASH = _p("order_hash", "order hash, 0x and 64 hex digits")
+_FILTERS = [
+    _q("status", "comma-separated statuses: " + ", ".join(s.value for s in OrderStatus)),
+    _q("src_chain", "source chain name"),
+    _q("dst_chain", "destination chain name"),
+    _q("maker", "maker address on the source chain"),
+    _q("maker_asset", "source asset id or symbol"),
+    _q("taker_asset", "destination asset id or symbol"),
+    _q("cursor", "next_cursor of the previous page"),
+    _q("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}),
+]
+
+OPERATIONS = [
+    Operation("post", "/api/orders", "Submit a signed order", SubmitResult, status=201,
+              request=OrderSubmissionWire, errors=(400, 409, 413, 415)),
+    Operation("get", "/api/orders", "List orders, oldest first, with current prices",
+              OrderList, params=_FILTERS),
+    Operation("get", "/api/orders/maker/{address}", "List one maker's orders", OrderList,
+              params=[_p("address", "maker address"), *_FILTERS]),
+    Operation("get", "/api/orders/{order_hash}", "Read one order", OrderView, params=[_HASH],
+              errors=(404,)),
+    Operation("delete", "/api/orders/{order_hash}", "Cancel an order (maker-signed)",
+              SubmitResult, request=CancelWire, params=[_HASH], errors=(400, 404, 409, 413)),
+    Operation("get", "/api/orders/{order_hash}/auction", "The order's price at a time",
+              PriceView, params=[_HASH, _q("at", "unix seconds (default now)",
+                                           {"type": "integer", "minimum": 0})],
+              errors=(400, 404)),
+    Operation("get", "/api/quote", "Auction presets for a swap", QuoteView, params=[
+        _q("src_chain", "source chain", required=True),
+        _q("dst_chain", "destination chain", required=True),
+        _q("src_token", "source asset id or symbol", required=True),
+        _q("dst_token", "destination asset id or symbol", required=True),
+        _q("amount", "making amount in base units (decimal string)", required=True),
+        _q("parts", "number of parts for partial fills", {"type": "integer", "minimum": 1}),
+    ]),
+    Operation("get", "/health/live", "Liveness", HealthStatus, errors=()),
+    Operation("get", "/health/ready", "Readiness", Readiness, errors=(503,)),
+]
+
+
+def build_document() -> dict[str, Any]:
+    types = {op.response for op in OPERATIONS} | {op.request for op in OPERATIONS if op.request}
+    types.add(ErrorBody)
+    (schemas_list, components) = msgspec.json.schema_components(
+        sorted(types, key=lambda t: t.__name__), ref_template=_REF)
+    by_type = dict(zip(sorted(types, key=lambda t: t.__name__), schemas_list, strict=True))
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        responses: dict[str, Any] = {
+            str(op.status): {"description": "success",
+                             "content": {"application/json": {"schema": by_type[op.response]}}},
+        }
+        for status in op.errors:
+            responses[str(status)] = {
+                "description": "error",
+                "content": {"application/json": {"schema": by_type[ErrorBody]}},
+            }
+        operation: dict[str, Any] = {"summary": op.summary, "parameters": op.params,
+                                     "responses": responses}
+        if op.request is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": by_type[op.request]}},
+            }
+        paths.setdefault(op.path, {})[op.method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "relayer", "version": __version__,
+                 "description": "Cross-chain Dutch-auction relayer (Ethereum <-> Cardano)."},
+        "paths": paths,
+        "components": {"schemas": components},
+    }
+
+
+class OpenAPIRoute:
+    def __init__(self) -> None:
+        self._body = msgspec.json.encode(build_document())
+
+    async def endpoint(self, request: Request) -> Response:
+        return Response(self._body, media_type="application/json")

@@ -1,0 +1,95 @@
+"""``GET /api/quote``: auction presets for a swap, ready to sign."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from relayer.api.context import Relayer
+from relayer.api.requests import int_param, str_param
+from relayer.auction.quote import PresetQuote, build_quote
+from relayer.errors import ValidationError
+from relayer.orders.wire import Amount, AuctionPointWire, AuctionWire, TimelocksWire
+
+_encoder = msgspec.json.Encoder()
+
+
+class PresetView(msgspec.Struct):
+    auction: AuctionWire
+    start_taking_amount: Amount
+    taking_amount: Amount
+    """The minimum taking amount to sign: the auction's end price."""
+    timelocks: TimelocksWire
+    src_safety_deposit: Amount
+    dst_safety_deposit: Amount
+    parts: int
+    secrets_count: int
+    deadline: int
+
+
+class QuoteView(msgspec.Struct):
+    src_chain: str
+    dst_chain: str
+    src_token: str
+    dst_token: str
+    making_amount: Amount
+    market_taking_amount: Amount
+    recommended_preset: str
+    presets: dict[str, PresetView]
+    quoted_at: int
+
+
+class QuoteRoutes:
+    def __init__(self, relayer: Relayer) -> None:
+        self._relayer = relayer
+
+    async def quote(self, request: Request) -> Response:
+        relayer = self._relayer
+        chains = relayer.chains
+        src = chains.get(str_param(request, "src_chain", required=True) or "", field="src_chain")
+        dst = chains.get(str_param(request, "dst_chain", required=True) or "", field="dst_chain")
+        if src.name == dst.name:
+            raise ValidationError("source and destination chains must differ",
+                                  code="INVALID_CHAINS")
+        src_asset = src.asset(str_param(request, "src_token", required=True) or "",
+                              field="src_token")
+        dst_asset = dst.asset(str_param(request, "dst_token", required=True) or "",
+                              field="dst_token")
+        amount_text = str_param(request, "amount", required=True) or ""
+        if not amount_text.isdigit() or len(amount_text) > 78:
+            raise ValidationError("amount must be a decimal integer in base units",
+                                  code="INVALID_PARAMETER", details={"parameter": "amount"})
+        settings = relayer.settings.quote
+        parts = int_param(request, "parts", default=1, minimum=1, maximum=settings.max_parts)
+        quote = build_quote(
+            src=src, dst=dst, src_asset=src_asset, dst_asset=dst_asset,
+            making_amount=int(amount_text), parts=parts, presets=settings.presets,
+            recommended=settings.recommended_preset, prices=relayer.prices,
+            now=int(relayer.clock.now()),
+        )
+        view = QuoteView(
+            src_chain=src.name, dst_chain=dst.name, src_token=src_asset.id,
+            dst_token=dst_asset.id, making_amount=str(quote.making_amount),
+            market_taking_amount=str(quote.market_taking_amount),
+            recommended_preset=quote.recommended_preset,
+            presets={name: _preset_view(p) for name, p in quote.presets.items()},
+            quoted_at=quote.quoted_at,
+        )
+        return Response(_encoder.encode(view), media_type="application/json")
+
+
+def _preset_view(p: PresetQuote) -> PresetView:
+    a = p.auction
+    return PresetView(
+        auction=AuctionWire(
+            start_time=a.start_time, duration=a.duration, initial_rate_bump=a.initial_rate_bump,
+            points=[AuctionPointWire(rate_bump=x.rate_bump, delay=x.delay) for x in a.points],
+            gas_bump_estimate=a.gas_bump_estimate, gas_price_estimate=a.gas_price_estimate,
+        ),
+        start_taking_amount=str(p.start_taking_amount), taking_amount=str(p.taking_amount),
+        timelocks=TimelocksWire(*p.timelocks.offsets()),
+        src_safety_deposit=str(p.src_safety_deposit),
+        dst_safety_deposit=str(p.dst_safety_deposit),
+        parts=p.parts, secrets_count=p.secrets_count, deadline=p.deadline,
+    )

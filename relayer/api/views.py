@@ -1,0 +1,139 @@
+"""How orders look in responses, and their rendering with a per-order cache.
+
+An order's JSON has a static part (changes only with the order's version) and
+a price part (changes with the second and the base fee). Both are cached on
+the book entry, so polling 100 orders costs little more than joining bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import msgspec
+
+from relayer.auction.curve import rate_bump, taking_amount
+from relayer.errors import ValidationError
+from relayer.orders.book import OrderEntry
+from relayer.orders.codec import order_to_wire, signature_to_wire
+from relayer.orders.wire import Amount, OrderWire, Signature, UtxoRefWire
+
+_encoder = msgspec.json.Encoder()
+
+
+class PriceView(msgspec.Struct):
+    at: int
+    """Unix seconds the price is for."""
+    rate_bump: int
+    taking_amount: Amount
+    """What a resolver must deliver for the whole order at ``at``."""
+    base_fee: Amount
+    """Ethereum base fee (wei) used for the gas adjustment."""
+
+
+class FillView(msgspec.Struct):
+    making_amount: Amount
+    taking_amount: Amount
+    secret_index: int
+
+
+class _OrderStatic(msgspec.Struct):
+    order_hash: str
+    status: str
+    status_reason: str
+    order: OrderWire
+    secret_hashes: list[str]
+    signature: Signature
+    src_order_utxo: UtxoRefWire | None
+    submitted_at: int
+    updated_at: int
+    auction_start: int
+    auction_end: int
+    filled_making_amount: Amount
+    remaining_making_amount: Amount
+    fills: list[FillView]
+
+
+class OrderView(_OrderStatic):
+    price: PriceView
+
+
+class OrderList(msgspec.Struct):
+    orders: list[OrderView]
+    next_cursor: str | None
+
+
+class SubmitResult(msgspec.Struct):
+    order_hash: str
+    status: str
+
+
+def price_of(entry: OrderEntry, at: int, base_fee: int) -> PriceView:
+    order = entry.signed.order
+    return PriceView(
+        at=at,
+        rate_bump=rate_bump(order.auction, at, base_fee),
+        taking_amount=str(taking_amount(order.taking_amount, order.auction, at, base_fee)),
+        base_fee=str(base_fee),
+    )
+
+
+def render_order(entry: OrderEntry, at: int, base_fee: int) -> bytes:
+    """The JSON of ``OrderView`` for ``entry`` priced at ``at``."""
+    cache = entry.render_cache
+    key = (at, base_fee)
+    priced = cache.get("priced")
+    if isinstance(priced, tuple) and priced[0] == key:
+        return priced[1]  # type: ignore[no-any-return]
+    static = cache.get("static")
+    if static is None:
+        static = _encoder.encode(_static_view(entry))
+        cache["static"] = static
+    body = static[:-1] + b',"price":' + _encoder.encode(price_of(entry, at, base_fee)) + b"}"
+    cache["priced"] = (key, body)  # type: ignore[assignment]
+    return body
+
+
+def render_page(entries: list[OrderEntry], next_position: int | None, at: int,
+                base_fee: int) -> bytes:
+    cursor = b"null" if next_position is None else _encoder.encode(encode_cursor(next_position))
+    return (b'{"orders":[' + b",".join(render_order(e, at, base_fee) for e in entries)
+            + b'],"next_cursor":' + cursor + b"}")
+
+
+def _static_view(entry: OrderEntry) -> _OrderStatic:
+    signed = entry.signed
+    order = signed.order
+    utxo = signed.src_order_utxo
+    return _OrderStatic(
+        order_hash=signed.order_hash,
+        status=str(entry.status),
+        status_reason=entry.status_reason,
+        order=order_to_wire(order),
+        secret_hashes=["0x" + h.hex() for h in signed.secret_hashes],
+        signature=signature_to_wire(signed.signature),
+        src_order_utxo=None if utxo is None else UtxoRefWire(tx_id=utxo.tx_id, index=utxo.index),
+        submitted_at=entry.submitted_at,
+        updated_at=entry.updated_at,
+        auction_start=order.auction.start_time,
+        auction_end=order.auction.end_time,
+        filled_making_amount=str(entry.filled_making_amount),
+        remaining_making_amount=str(entry.remaining_making_amount),
+        fills=[FillView(making_amount=str(f.making_amount), taking_amount=str(f.taking_amount),
+                        secret_index=f.secret_index) for f in entry.fills],
+    )
+
+
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"p{position}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("p") or not text[1:].isdigit():
+            raise ValueError(text)
+        return int(text[1:])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError("cursor is not one this API returned",
+                              code="INVALID_CURSOR") from None

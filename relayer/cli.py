@@ -1,0 +1,61 @@
+"""The ``relayer`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from relayer.config import Settings, load_settings
+from relayer.errors import ConfigError
+from relayer.log_setup import configure_logging
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="relayer", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the relayer API and background jobs")
+    serve.add_argument("--config", help="TOML config file")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--data-dir")
+    serve.add_argument("--store-url")
+    check = commands.add_parser("check-config", help="validate the configuration and exit")
+    check.add_argument("--config")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(
+            args.config,
+            environ=os.environ,
+            overrides={
+                "server.host": getattr(args, "host", None),
+                "server.port": getattr(args, "port", None),
+                "data_dir": getattr(args, "data_dir", None),
+                "store.url": getattr(args, "store_url", None),
+            },
+        )
+    except ConfigError as exc:
+        print(f"relayer: configuration error: {exc.message}", file=sys.stderr)
+        return 2
+    if args.command == "check-config":
+        print("configuration ok")
+        return 0
+    return serve_forever(settings)
+
+
+def serve_forever(settings: Settings) -> int:
+    import uvicorn
+
+    from relayer.api.app import create_app
+
+    configure_logging(format=settings.log.format, level=settings.log.level)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.server.host, port=settings.server.port,
+                log_level="warning", access_log=False, lifespan="on",
+                timeout_graceful_shutdown=10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

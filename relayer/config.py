@@ -1,0 +1,322 @@
+"""Settings: frozen dataclasses per area, loaded from TOML, ``RELAYER_*`` variables and flags.
+
+Precedence, lowest first: embedded defaults, the TOML file, environment
+variables, command-line flags. Every leaf key ``a.b.c`` can be set from the
+environment as ``RELAYER_A_B_C``. Anything unknown or of the wrong type stops
+startup with a ``ConfigError`` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from relayer.errors import ConfigError
+
+ENV_PREFIX = "RELAYER_"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    url: str = ""
+    """``sqlite:///path``; empty means ``<data_dir>/relayer.sqlite3``."""
+    synchronous: str = "FULL"
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSettings:
+    id: str
+    """The asset on its chain: a token address, ``0x000…0`` for ETH, ``lovelace``
+    or ``<policy hex>.<asset name hex>``."""
+    decimals: int
+    usd_price: str = "0"
+    """A decimal string, used by the static price source of the local chains."""
+
+
+@dataclass(frozen=True, slots=True)
+class EthereumSettings:
+    chain_id: int = 31337
+    rpc_urls: tuple[str, ...] = ("http://127.0.0.1:8545",)
+    escrow_factory: str = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+    confirmations: int = 2
+    safety_deposit: int = 1_000_000_000_000_000
+    finality_seconds: int = 24
+    base_fee: int = 0
+    """Base fee (wei) the auction uses until a chain monitor reports real ones."""
+    assets: Mapping[str, AssetSettings] = field(default_factory=lambda: {
+        "ETH": AssetSettings(id="0x0000000000000000000000000000000000000000", decimals=18,
+                             usd_price="3000"),
+        "TUSD": AssetSettings(id="0x5FbDB2315678afecb367f032d93F642f64180aa3", decimals=6,
+                              usd_price="1"),
+    })
+
+
+@dataclass(frozen=True, slots=True)
+class CardanoSettings:
+    network_magic: int = 42
+    chain_id: int = (1 << 64) + 42
+    network: str = "testnet"
+    ogmios_url: str = "ws://127.0.0.1:1337"
+    confirmations: int = 3
+    safety_deposit: int = 2_000_000
+    finality_seconds: int = 60
+    assets: Mapping[str, AssetSettings] = field(default_factory=lambda: {
+        "ADA": AssetSettings(id="lovelace", decimals=6, usd_price="0.5"),
+    })
+
+
+@dataclass(frozen=True, slots=True)
+class ChainsSettings:
+    ethereum: EthereumSettings = field(default_factory=EthereumSettings)
+    cardano: CardanoSettings = field(default_factory=CardanoSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class PresetSettings:
+    auction_duration: int
+    start_delay: int
+    """Seconds from the quote to the auction's start, time to sign and submit."""
+    initial_rate_bump: int
+    """Where the auction starts, above the minimum (10,000,000 = 100 %)."""
+    min_return_bps: int
+    """The minimum taking amount as basis points of the market amount."""
+    order_lifetime: int
+    """Seconds from the quote to the order's deadline."""
+
+
+def _default_presets() -> Mapping[str, PresetSettings]:
+    return {
+        "fast": PresetSettings(auction_duration=180, start_delay=12, initial_rate_bump=150_000,
+                               min_return_bps=9_900, order_lifetime=1_800),
+        "medium": PresetSettings(auction_duration=360, start_delay=12, initial_rate_bump=250_000,
+                                 min_return_bps=9_925, order_lifetime=3_600),
+        "slow": PresetSettings(auction_duration=600, start_delay=24, initial_rate_bump=400_000,
+                               min_return_bps=9_950, order_lifetime=7_200),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteSettings:
+    presets: Mapping[str, PresetSettings] = field(default_factory=_default_presets)
+    recommended_preset: str = "medium"
+    max_parts: int = 64
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    format: str = "console"
+    """``console`` for people, ``json`` for production."""
+    level: str = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionSettings:
+    tick_seconds: float = 1.0
+    """Interval of the scheduled auction job; a timing knob, not money."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: str = ".data"
+    server: ServerSettings = field(default_factory=ServerSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    chains: ChainsSettings = field(default_factory=ChainsSettings)
+    quote: QuoteSettings = field(default_factory=QuoteSettings)
+    auction: AuctionSettings = field(default_factory=AuctionSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+    @property
+    def store_url(self) -> str:
+        return self.store.url or f"sqlite:///{Path(self.data_dir) / 'relayer.sqlite3'}"
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build validated settings; ``overrides`` maps dotted keys (``server.port``) to values."""
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        path = Path(config_file)
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {path}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    for key, raw in _env_overrides(environ or {}).items():
+        _set_dotted(data, key, raw)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            _set_dotted(data, key, value)
+    settings = _build(Settings, data, "")
+    _check(settings)
+    return settings
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    known = {ENV_PREFIX + key.replace(".", "_").upper(): key for key in _leaf_keys(Settings, "")}
+    found = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        if name not in known:
+            raise ConfigError(f"unknown environment variable {name}", details={"key": name})
+        found[known[name]] = value
+    return found
+
+
+def _leaf_keys(cls: type[Any], prefix: str) -> list[str]:
+    keys = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(tp):
+            keys.extend(_leaf_keys(tp, key + "."))  # type: ignore[arg-type]
+        elif typing.get_origin(tp) is not Mapping:
+            keys.append(key)
+    return keys
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    node = data
+    *parents, last = key.split(".")
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{key}: {part} is not a table", details={"key": key})
+        node = child
+    node[last] = value
+
+
+def _build(cls: type[Any], data: Any, path: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path or 'config'} must be a table", details={"key": path})
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in names:
+            full = f"{path}.{key}" if path else key
+            raise ConfigError(f"unknown config key {full}", details={"key": full})
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            full = f"{path}.{f.name}" if path else f.name
+            kwargs[f.name] = _coerce(hints[f.name], data[f.name], full)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{path or 'config'}: {exc}", details={"key": path}) from exc
+
+
+def _coerce(tp: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key)  # type: ignore[arg-type]
+    if origin is Mapping:
+        _, value_type = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a table", details={"key": key})
+        return {name: _coerce(value_type, item, f"{key}.{name}") for name, item in value.items()}
+    if origin is tuple:
+        (item_type, _ellipsis) = typing.get_args(tp)
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list", details={"key": key})
+        return tuple(_coerce(item_type, item, f"{key}[]") for item in value)
+    if origin in (types.UnionType, typing.Union):
+        raise ConfigError(f"{key}: unsupported type", details={"key": key})
+    if tp is bool:
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+            return value.lower() in ("1", "true", "yes")
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be a boolean", details={"key": key})
+    if tp is int:
+        if isinstance(value, str):
+            try:
+                return int(value, 10)
+            except ValueError:
+                pass
+        elif isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be an integer", details={"key": key, "value": value})
+    if tp is float:
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a number", details={"key": key}) from None
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key} must be a string", details={"key": key})
+    raise ConfigError(f"{key}: unsupported type {tp!r}", details={"key": key})
+
+
+def _check(settings: Settings) -> None:
+    def need(ok: bool, key: str, message: str) -> None:
+        if not ok:
+            raise ConfigError(f"{key} {message}", details={"key": key})
+
+    need(0 <= settings.server.port <= 65_535, "server.port", "must be in [0, 65535]")
+    need(settings.server.max_body_bytes > 0, "server.max_body_bytes", "must be positive")
+    need(settings.store.synchronous in ("FULL", "NORMAL", "EXTRA"), "store.synchronous",
+         "must be FULL, NORMAL or EXTRA")
+    url = settings.store_url
+    need(url.startswith(("sqlite:///", "postgresql://", "postgres://")), "store.url",
+         "must start with sqlite:/// or postgresql://")
+    need(settings.auction.tick_seconds > 0, "auction.tick_seconds", "must be positive")
+    need(settings.log.format in ("console", "json"), "log.format", "must be console or json")
+    need(settings.log.level in ("debug", "info", "warning", "error"), "log.level",
+         "must be debug, info, warning or error")
+    eth, ada = settings.chains.ethereum, settings.chains.cardano
+    need(eth.chain_id > 0, "chains.ethereum.chain_id", "must be positive")
+    need(bool(eth.rpc_urls), "chains.ethereum.rpc_urls", "must name at least one URL")
+    need(ada.network in ("testnet", "mainnet"), "chains.cardano.network",
+         "must be testnet or mainnet")
+    need(eth.chain_id != ada.chain_id, "chains.cardano.chain_id",
+         "must differ from chains.ethereum.chain_id")
+    for chain in ("ethereum", "cardano"):
+        chain_settings: EthereumSettings | CardanoSettings = getattr(settings.chains, chain)
+        for symbol, asset in chain_settings.assets.items():
+            key = f"chains.{chain}.assets.{symbol}"
+            need(0 <= asset.decimals <= 36, f"{key}.decimals", "must be in [0, 36]")
+            try:
+                price = Fraction(asset.usd_price)
+            except ValueError:
+                price = Fraction(-1)
+            need(price >= 0, f"{key}.usd_price", "must be a non-negative decimal string")
+    presets = settings.quote.presets
+    need(bool(presets), "quote.presets", "must define at least one preset")
+    need(settings.quote.recommended_preset in presets, "quote.recommended_preset",
+         "must name one of quote.presets")
+    for name, preset in presets.items():
+        key = f"quote.presets.{name}"
+        need(0 < preset.auction_duration < 1 << 24, f"{key}.auction_duration",
+             "must be in (0, 2^24)")
+        need(0 <= preset.initial_rate_bump < 1 << 24, f"{key}.initial_rate_bump",
+             "must be in [0, 2^24)")
+        need(0 < preset.min_return_bps <= 10_000, f"{key}.min_return_bps",
+             "must be in (0, 10000]")
+        need(preset.order_lifetime > preset.start_delay + preset.auction_duration,
+             f"{key}.order_lifetime", "must outlast the auction")

@@ -1,0 +1,47 @@
+"""Domain events: frozen, slotted dataclasses with past-tense names.
+
+Events that change state are written to the log (``STORED``); the others
+(price ticks) are derived and only travel on the bus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from relayer.orders.status import OrderStatus
+from relayer.orders.wire import OrderSubmissionWire
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSubmitted:
+    order_hash: str
+    submission: OrderSubmissionWire
+    status: OrderStatus
+    submitted_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatusChanged:
+    order_hash: str
+    old: OrderStatus
+    new: OrderStatus
+    reason: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class PriceUpdated:
+    """The taking amount of an order changed (derived, not stored)."""
+
+    order_hash: str
+    at: int
+    rate_bump: int
+    taking_amount: int
+    base_fee: int
+
+
+StoredEvent = OrderSubmitted | OrderStatusChanged
+STORED: dict[str, type[StoredEvent]] = {
+    cls.__name__: cls for cls in (OrderSubmitted, OrderStatusChanged)
+}
+DomainEvent = StoredEvent | PriceUpdated

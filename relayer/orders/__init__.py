@@ -1,0 +1,1 @@
+"""Orders: the model, its wire form, signature checks, validation and lifecycle."""

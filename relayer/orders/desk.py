@@ -1,0 +1,139 @@
+"""The order desk: the one place that changes orders.
+
+Each change is validated, written to the log and committed, folded into the
+book, and only then published on the bus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+
+from relayer.clock import Clock
+from relayer.errors import ConflictError, NotFoundError, SignatureError
+from relayer.events.bus import EventBus
+from relayer.events.codec import from_record, to_record
+from relayer.events.types import OrderStatusChanged, OrderSubmitted, StoredEvent
+from relayer.orders.book import OrderBook, OrderEntry
+from relayer.orders.codec import signature_from_wire, submission_to_wire
+from relayer.orders.signatures import verify_signature
+from relayer.orders.status import CANCELLABLE, OrderStatus, check_transition
+from relayer.orders.validation import OrderValidator
+from relayer.orders.wire import CancelWire, OrderSubmissionWire
+from relayer.chains.registry import ChainRegistry
+from relayer.signing.eip712 import cancel_digest
+from relayer.store.base import EventStore, NewRecord, VersionConflict
+
+log = structlog.get_logger(__name__)
+
+_REPLAY_BATCH = 5_000
+
+
+class OrderDesk:
+    def __init__(
+        self,
+        *,
+        store: EventStore,
+        book: OrderBook,
+        bus: EventBus,
+        validator: OrderValidator,
+        chains: ChainRegistry,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._book = book
+        self._bus = bus
+        self._validator = validator
+        self._chains = chains
+        self._clock = clock
+        self.position = 0
+        """Position of the last record folded into the book."""
+
+    @property
+    def book(self) -> OrderBook:
+        return self._book
+
+    async def rebuild(self) -> int:
+        """Replay the whole log into the book; the number of records replayed."""
+        count = 0
+        while True:
+            records = await self._store.read(after=self.position, limit=_REPLAY_BATCH)
+            if not records:
+                return count
+            for record in records:
+                self._book.apply(from_record(record), record.position)
+                self.position = record.position
+            count += len(records)
+
+    async def submit(self, wire: OrderSubmissionWire) -> OrderEntry:
+        now = int(self._clock.now())
+        signed = self._validator.accept(wire, now=now)
+        if self._book.get(signed.order_hash) is not None:
+            raise _duplicate(signed.order_hash)
+        status = (OrderStatus.ACTIVE if now >= signed.order.auction.start_time
+                  else OrderStatus.PENDING)
+        event = OrderSubmitted(order_hash=signed.order_hash,
+                               submission=submission_to_wire(signed),
+                               status=status, submitted_at=now)
+        try:
+            (entry,) = await self._commit([(event, 1)])
+        except VersionConflict as exc:
+            raise _duplicate(signed.order_hash) from exc
+        log.info("order_submitted", order_hash=signed.order_hash, status=str(status),
+                 src_chain=signed.order.src_chain, dst_chain=signed.order.dst_chain)
+        return entry
+
+    async def cancel(self, order_hash: str, wire: CancelWire) -> OrderEntry:
+        entry = self.get(order_hash)
+        order = entry.signed.order
+        chain = self._chains.get(order.src_chain, field="order.src_chain")
+        maker = chain.parse_address(order.maker, field="order.maker")
+        digest = cancel_digest(bytes.fromhex(order_hash[2:]), self._validator.domain)
+        try:
+            verify_signature(chain.kind, digest, signature_from_wire(wire.signature), maker)
+        except SignatureError as exc:
+            raise SignatureError(f"cancel {exc.message}") from exc
+        if entry.status not in CANCELLABLE:
+            raise ConflictError(f"order is {entry.status} and can no longer be cancelled",
+                                code="ORDER_NOT_CANCELLABLE",
+                                details={"status": str(entry.status)})
+        return await self.transition(order_hash, OrderStatus.CANCELLED, reason="maker_cancelled")
+
+    async def transition(self, order_hash: str, new: OrderStatus, *, reason: str) -> OrderEntry:
+        """Move an order to ``new``: check, persist, apply, publish one event."""
+        entry = self.get(order_hash)
+        check_transition(entry.status, new)
+        event = OrderStatusChanged(order_hash=order_hash, old=entry.status, new=new,
+                                   reason=reason, at=int(self._clock.now()))
+        try:
+            (updated,) = await self._commit([(event, entry.version + 1)])
+        except VersionConflict as exc:
+            raise ConflictError("order changed concurrently; retry",
+                                code="CONCURRENT_UPDATE") from exc
+        log.info("order_status_changed", order_hash=order_hash, old=str(event.old),
+                 new=str(new), reason=reason)
+        return updated
+
+    def get(self, order_hash: str) -> OrderEntry:
+        entry = self._book.get(order_hash.lower())
+        if entry is None:
+            raise NotFoundError("no such order", code="ORDER_NOT_FOUND",
+                                details={"order_hash": order_hash})
+        return entry
+
+    async def _commit(self, events: Sequence[tuple[StoredEvent, int]]) -> list[OrderEntry]:
+        records: list[NewRecord] = [to_record(event, version=v) for event, v in events]
+        written = await self._store.append(records)
+        entries = []
+        for (event, _), record in zip(events, written, strict=True):
+            entries.append(self._book.apply(event, record.position))
+            self.position = max(self.position, record.position)
+        for event, _ in events:
+            self._bus.publish(event)
+        return entries
+
+
+def _duplicate(order_hash: str) -> ConflictError:
+    return ConflictError("order already submitted", code="DUPLICATE_ORDER",
+                         details={"order_hash": order_hash})

@@ -1,0 +1,172 @@
+"""From the wire form to a ``SignedOrder``: every rule an order must meet.
+
+``OrderValidator.accept`` is the full check for new submissions (shape,
+meaning, time and signature). ``OrderValidator.parse`` is the part that does
+not depend on time or the signature, used again when the event log is replayed.
+"""
+
+from __future__ import annotations
+
+from relayer.auction.details import AuctionDetails, AuctionPoint
+from relayer.chains.registry import Chain, ChainKind, ChainRegistry
+from relayer.errors import ValidationError
+from relayer.orders.merkle import merkle_root
+from relayer.orders.codec import signature_from_wire
+from relayer.orders.model import Order, SignedOrder, UtxoRef
+from relayer.orders.signatures import verify_signature
+from relayer.orders.timelocks import Timelocks
+from relayer.orders.wire import OrderSubmissionWire, OrderWire
+from relayer.signing.eip712 import Domain, OrderStruct, order_digest
+
+_U256 = 1 << 256
+_CARDANO_VALUE_MAX = (1 << 63) - 1
+
+
+class OrderValidator:
+    def __init__(self, chains: ChainRegistry, domain: Domain, *, max_parts: int) -> None:
+        self._chains = chains
+        self._domain = domain
+        self._max_parts = max_parts
+
+    @property
+    def domain(self) -> Domain:
+        return self._domain
+
+    def accept(self, wire: OrderSubmissionWire, *, now: int) -> SignedOrder:
+        """Validate a new submission completely, at unix time ``now``."""
+        signed = self.parse(wire)
+        order = signed.order
+        if order.deadline <= now:
+            raise ValidationError(
+                "order deadline has passed",
+                code="ORDER_EXPIRED",
+                details={"deadline": order.deadline, "now": now},
+            )
+        src = self._chains.get(order.src_chain, field="order.src_chain")
+        maker = src.parse_address(order.maker, field="order.maker")
+        verify_signature(src.kind, bytes.fromhex(signed.order_hash[2:]), signed.signature, maker)
+        return signed
+
+    def parse(self, wire: OrderSubmissionWire) -> SignedOrder:
+        o = wire.order
+        src = self._chains.get(o.src_chain, field="order.src_chain")
+        dst = self._chains.get(o.dst_chain, field="order.dst_chain")
+        if src.name == dst.name:
+            raise ValidationError("source and destination chains must differ",
+                                  code="INVALID_CHAINS")
+        maker = src.parse_address(o.maker, field="order.maker")
+        if src.kind is ChainKind.CARDANO and maker.payment_key_hash is None:
+            raise ValidationError("order.maker: a Cardano maker needs a key-hash payment part",
+                                  code="INVALID_ADDRESS", details={"field": "order.maker"})
+        receiver = dst.parse_address(o.receiver, field="order.receiver")
+        maker_asset = src.asset(o.maker_asset, field="order.maker_asset")
+        taker_asset = dst.asset(o.taker_asset, field="order.taker_asset")
+
+        making = _amount(o.making_amount, "order.making_amount", src, positive=True)
+        taking = _amount(o.taking_amount, "order.taking_amount", dst, positive=True)
+        src_deposit = _amount(o.src_safety_deposit, "order.src_safety_deposit", src,
+                              positive=True)
+        dst_deposit = _amount(o.dst_safety_deposit, "order.dst_safety_deposit", dst,
+                              positive=True)
+        salt = _amount(o.salt, "order.salt", None, positive=False)
+
+        auction = _auction(o)
+        auction.check()
+        if auction.start_time >= o.deadline:
+            raise ValidationError("auction must start before the order's deadline",
+                                  code="INVALID_AUCTION",
+                                  details={"start_time": auction.start_time,
+                                           "deadline": o.deadline})
+        timelocks = Timelocks(**{name: getattr(o.timelocks, name)
+                                 for name in o.timelocks.__struct_fields__})
+        timelocks.check()
+
+        hashlock = bytes.fromhex(o.hashlock[2:])
+        secret_hashes = tuple(bytes.fromhex(h[2:]) for h in wire.secret_hashes)
+        self._check_secrets(o.parts, making, hashlock, secret_hashes)
+
+        utxo = None
+        if src.kind is ChainKind.CARDANO:
+            if wire.src_order_utxo is None:
+                raise ValidationError(
+                    "src_order_utxo is required for a Cardano-source order",
+                    code="MISSING_ORDER_UTXO",
+                )
+            utxo = UtxoRef(tx_id=wire.src_order_utxo.tx_id.lower(),
+                           index=wire.src_order_utxo.index)
+        elif wire.src_order_utxo is not None:
+            raise ValidationError("src_order_utxo is only for Cardano-source orders",
+                                  code="VALIDATION_ERROR",
+                                  details={"field": "src_order_utxo"})
+
+        order = Order(
+            salt=salt, src_chain=src.name, dst_chain=dst.name,
+            maker=maker.text, receiver=receiver.text,
+            maker_asset=maker_asset.id, taker_asset=taker_asset.id,
+            making_amount=making, taking_amount=taking, auction=auction,
+            hashlock=hashlock, parts=o.parts, timelocks=timelocks,
+            src_safety_deposit=src_deposit, dst_safety_deposit=dst_deposit,
+            deadline=o.deadline,
+        )
+        struct = OrderStruct(
+            salt=salt, src_chain_id=src.chain_id, dst_chain_id=dst.chain_id,
+            maker=maker.raw, receiver=receiver.raw,
+            maker_asset=maker_asset.raw, taker_asset=taker_asset.raw,
+            making_amount=making, taking_amount=taking,
+            auction_details=auction.encode(), hashlock=hashlock, parts=o.parts,
+            timelocks=timelocks.pack(), src_safety_deposit=src_deposit,
+            dst_safety_deposit=dst_deposit, deadline=o.deadline,
+        )
+        order_hash = "0x" + order_digest(struct, self._domain).hex()
+        return SignedOrder(
+            order=order, order_hash=order_hash, signature=signature_from_wire(wire.signature),
+            secret_hashes=secret_hashes, src_order_utxo=utxo,
+        )
+
+    def _check_secrets(
+        self, parts: int, making: int, hashlock: bytes, secret_hashes: tuple[bytes, ...]
+    ) -> None:
+        if parts > self._max_parts:
+            raise ValidationError(f"order.parts may be at most {self._max_parts}",
+                                  code="INVALID_SECRET_HASHES",
+                                  details={"parts": parts})
+        expected = 1 if parts == 1 else parts + 1
+        if len(secret_hashes) != expected:
+            raise ValidationError(
+                f"an order in {parts} part(s) needs {expected} secret hash(es)",
+                code="INVALID_SECRET_HASHES",
+                details={"expected": expected, "got": len(secret_hashes)},
+            )
+        if len(set(secret_hashes)) != len(secret_hashes):
+            raise ValidationError("secret hashes must be distinct", code="INVALID_SECRET_HASHES")
+        if parts > 1 and making < parts:
+            raise ValidationError("making_amount must be at least the number of parts",
+                                  code="INVALID_AMOUNT", details={"field": "order.parts"})
+        root = secret_hashes[0] if parts == 1 else merkle_root(secret_hashes)
+        if root != hashlock:
+            raise ValidationError(
+                "hashlock does not match the secret hashes"
+                + ("" if parts == 1 else " (Merkle root)"),
+                code="INVALID_SECRET_HASHES",
+            )
+
+
+def _auction(o: OrderWire) -> AuctionDetails:
+    a = o.auction
+    return AuctionDetails(
+        start_time=a.start_time, duration=a.duration, initial_rate_bump=a.initial_rate_bump,
+        points=tuple(AuctionPoint(rate_bump=p.rate_bump, delay=p.delay) for p in a.points),
+        gas_bump_estimate=a.gas_bump_estimate, gas_price_estimate=a.gas_price_estimate,
+    )
+
+
+def _amount(text: str, field: str, chain: Chain | None, *, positive: bool) -> int:
+    value = int(text)
+    limit = _CARDANO_VALUE_MAX if chain is not None and chain.kind is ChainKind.CARDANO else _U256
+    if value >= limit:
+        raise ValidationError(f"{field} is too large for its chain", code="INVALID_AMOUNT",
+                              details={"field": field})
+    if positive and value <= 0:
+        raise ValidationError(f"{field} must be positive", code="INVALID_AMOUNT",
+                              details={"field": field})
+    return value
