@@ -179,17 +179,18 @@ class Chain:
         self._notify()
         return block
 
-    def rollback(self, depth: int) -> list[ValidatedTx]:
-        """Drop the last `depth` blocks; return their transactions, oldest first."""
+    def rollback(self, depth: int) -> list[Block]:
+        """Drop the last `depth` blocks and undo their transactions; return the blocks,
+        oldest first."""
         if not 0 < depth <= self.height:
             raise ValueError(f"cannot roll back {depth} blocks from height {self.height}")
-        dropped: list[ValidatedTx] = []
+        dropped: list[Block] = []
         for _ in range(depth):
             block = self.blocks.pop()
             del self._index[block.id]
             for validated in reversed(block.transactions):
                 self.utxo.undo(validated.delta)
-            dropped[:0] = block.transactions
+            dropped.insert(0, block)
         new_height = self.height
         point = self.point_at(new_height)
         for follower in self._followers:
