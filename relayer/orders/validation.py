@@ -48,7 +48,36 @@ class OrderValidator:
         return signed
 
     def parse(self, wire: OrderSubmissionWire) -> SignedOrder:
+        """Check everything but time and the signature; compute the order hash."""
+        order, order_hash = self.canonical(wire.order)
         o = wire.order
+        secret_hashes = tuple(bytes.fromhex(h[2:]) for h in wire.secret_hashes)
+        self._check_secrets(o.parts, order.making_amount, order.hashlock, secret_hashes)
+        src = self._chains.get(order.src_chain, field="order.src_chain")
+        utxo = None
+        if src.kind is ChainKind.CARDANO:
+            if wire.src_order_utxo is None:
+                raise ValidationError(
+                    "src_order_utxo is required for a Cardano-source order",
+                    code="MISSING_ORDER_UTXO",
+                )
+            utxo = UtxoRef(tx_id=wire.src_order_utxo.tx_id.lower(),
+                           index=wire.src_order_utxo.index)
+        elif wire.src_order_utxo is not None:
+            raise ValidationError("src_order_utxo is only for Cardano-source orders",
+                                  code="VALIDATION_ERROR",
+                                  details={"field": "src_order_utxo"})
+        return SignedOrder(
+            order=order, order_hash=order_hash, signature=signature_from_wire(wire.signature),
+            secret_hashes=secret_hashes, src_order_utxo=utxo,
+        )
+
+    def order_hash(self, o: OrderWire) -> str:
+        """The hash a maker signs for ``o`` (after checking its terms)."""
+        return self.canonical(o)[1]
+
+    def canonical(self, o: OrderWire) -> tuple[Order, str]:
+        """The order's terms checked and in canonical form, and its hash."""
         src = self._chains.get(o.src_chain, field="order.src_chain")
         dst = self._chains.get(o.dst_chain, field="order.dst_chain")
         if src.name == dst.name:
@@ -77,28 +106,10 @@ class OrderValidator:
                                   code="INVALID_AUCTION",
                                   details={"start_time": auction.start_time,
                                            "deadline": o.deadline})
-        timelocks = Timelocks(**{name: getattr(o.timelocks, name)
-                                 for name in o.timelocks.__struct_fields__})
+        timelocks = Timelocks(*(getattr(o.timelocks, name)
+                                for name in o.timelocks.__struct_fields__))
         timelocks.check()
-
         hashlock = bytes.fromhex(o.hashlock[2:])
-        secret_hashes = tuple(bytes.fromhex(h[2:]) for h in wire.secret_hashes)
-        self._check_secrets(o.parts, making, hashlock, secret_hashes)
-
-        utxo = None
-        if src.kind is ChainKind.CARDANO:
-            if wire.src_order_utxo is None:
-                raise ValidationError(
-                    "src_order_utxo is required for a Cardano-source order",
-                    code="MISSING_ORDER_UTXO",
-                )
-            utxo = UtxoRef(tx_id=wire.src_order_utxo.tx_id.lower(),
-                           index=wire.src_order_utxo.index)
-        elif wire.src_order_utxo is not None:
-            raise ValidationError("src_order_utxo is only for Cardano-source orders",
-                                  code="VALIDATION_ERROR",
-                                  details={"field": "src_order_utxo"})
-
         order = Order(
             salt=salt, src_chain=src.name, dst_chain=dst.name,
             maker=maker.text, receiver=receiver.text,
@@ -117,11 +128,7 @@ class OrderValidator:
             timelocks=timelocks.pack(), src_safety_deposit=src_deposit,
             dst_safety_deposit=dst_deposit, deadline=o.deadline,
         )
-        order_hash = "0x" + order_digest(struct, self._domain).hex()
-        return SignedOrder(
-            order=order, order_hash=order_hash, signature=signature_from_wire(wire.signature),
-            secret_hashes=secret_hashes, src_order_utxo=utxo,
-        )
+        return order, "0x" + order_digest(struct, self._domain).hex()
 
     def _check_secrets(
         self, parts: int, making: int, hashlock: bytes, secret_hashes: tuple[bytes, ...]
