@@ -21,6 +21,7 @@ from pycardano import (
     TransactionOutput,
     UTxO,
     Value,
+    VerificationKeyWitness,
     plutus_script_hash,
 )
 
@@ -54,10 +55,16 @@ def key_hash(key: PaymentSigningKey) -> bytes:
 
 
 def build_payment(
-    sim: CardanoSimulator, sender: GenesisAccount, receiver: str, lovelace: int
+    sim: CardanoSimulator,
+    sender: GenesisAccount,
+    receiver: str,
+    lovelace: int,
+    *,
+    ttl: int | None = None,
 ) -> Transaction:
     context = sim.chain_context()
     builder = TransactionBuilder(context)
+    builder.ttl = ttl
     builder.add_input_address(sender.address)
     builder.add_output(TransactionOutput(Address.from_primitive(receiver), Value(lovelace)))
     return builder.build_and_sign(
@@ -128,3 +135,13 @@ def build_unlock(
 def script_utxos(sim: CardanoSimulator) -> list[UTxO]:
     utxos: list[UTxO] = sim.chain_context().utxos(script_address(hashlock_script()))
     return utxos
+
+
+def resign(tx: Transaction, keys: list[PaymentSigningKey]) -> Transaction:
+    """Replace the vkey witnesses by signatures of `keys` over the (possibly edited) body."""
+    body_hash = tx.transaction_body.hash()
+    tx.transaction_witness_set.vkey_witnesses = [
+        VerificationKeyWitness(PaymentVerificationKey.from_signing_key(k), k.sign(body_hash))
+        for k in keys
+    ]
+    return tx
