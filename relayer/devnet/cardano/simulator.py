@@ -130,8 +130,8 @@ class CardanoSimulator:
         """Move the clock `slots` forward and forge one block there with the mempool."""
         if slots < 1:
             raise ValueError("slots must be at least 1")
-        slot = self.tip.slot + slots if self.manual_clock else self.chain.current_slot + slots
-        return self.chain.forge(max(slot, self.chain.current_slot))
+        # The clock never goes back, so blocks re-forged after a rollback get new slots and ids.
+        return self.chain.forge(self.chain.current_slot + slots)
 
     async def forge_block(self) -> Block:
         return await self.advance(1)
