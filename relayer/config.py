@@ -9,6 +9,7 @@ startup with a ``ConfigError`` naming the key.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -21,6 +22,8 @@ from typing import Any
 from relayer.errors import ConfigError
 
 ENV_PREFIX = "RELAYER_"
+_EVM_ASSET = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_CARDANO_ASSET = re.compile(r"^(lovelace|[0-9a-f]{56}\.[0-9a-f]{0,64})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +303,10 @@ def _check(settings: Settings) -> None:
         chain_settings: EthereumSettings | CardanoSettings = getattr(settings.chains, chain)
         for symbol, asset in chain_settings.assets.items():
             key = f"chains.{chain}.assets.{symbol}"
+            pattern = _EVM_ASSET if chain == "ethereum" else _CARDANO_ASSET
+            need(bool(pattern.match(asset.id)), f"{key}.id",
+                 "must be 0x and 40 hex digits" if chain == "ethereum"
+                 else "must be lovelace or <policy hex>.<asset name hex>")
             need(0 <= asset.decimals <= 36, f"{key}.decimals", "must be in [0, 36]")
             try:
                 price = Fraction(asset.usd_price)

@@ -1,0 +1,65 @@
+"""Run ``relayer serve`` as a real child process for integration tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.polling import wait_until
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class RelayerProcess:
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self, timeout: float = 30) -> None:
+        env = {**os.environ, "RELAYER_LOG_LEVEL": "warning"}
+        with open(self.data_dir / "stderr.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "relayer", "serve", "--port", str(self.port),
+                 "--data-dir", str(self.data_dir)],
+                env=env, stdout=subprocess.DEVNULL, stderr=log,
+            )
+
+        async def ready() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"relayer exited with {self.process.returncode}")
+            try:
+                async with httpx.AsyncClient() as client:
+                    r = await client.get(self.url + "/health/ready", timeout=1)
+                return r.status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await wait_until(ready, timeout=timeout, what="relayer to be ready")
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
