@@ -168,7 +168,7 @@ def load_settings(
     for key, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(data, key, value)
-    settings = _build(Settings, data, "")
+    settings: Settings = _build(Settings, data, "")
     _check(settings)
     return settings
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -51,7 +52,7 @@ def status_for(error: RelayerError) -> int:
 
 def error_response(status: int, code: str, message: str,
                    details: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+                   headers: Mapping[str, str] | None = None) -> Response:
     body = msgspec.json.encode(ErrorBody(error_code=code, message=message, details=details or {}))
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 

@@ -83,14 +83,15 @@ def render_order(entry: OrderEntry, at: int, base_fee: int) -> bytes:
     cache = entry.render_cache
     key = (at, base_fee)
     priced = cache.get("priced")
-    if isinstance(priced, tuple) and priced[0] == key:
-        return priced[1]  # type: ignore[no-any-return]
+    if priced is not None and priced[0] == key:
+        cached: bytes = priced[1]
+        return cached
     static = cache.get("static")
     if static is None:
         static = _encoder.encode(_static_view(entry))
         cache["static"] = static
     body = static[:-1] + b',"price":' + _encoder.encode(price_of(entry, at, base_fee)) + b"}"
-    cache["priced"] = (key, body)  # type: ignore[assignment]
+    cache["priced"] = (key, body)
     return body
 
 

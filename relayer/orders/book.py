@@ -11,10 +11,11 @@ import bisect
 import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sortedcontainers import SortedList
 
-from relayer.events.types import OrderStatusChanged, OrderSubmitted, StoredEvent
+from relayer.events.types import OrderSubmitted, StoredEvent
 from relayer.orders.codec import submission_from_wire
 from relayer.orders.model import SignedOrder
 from relayer.orders.status import OrderStatus, check_transition
@@ -38,7 +39,8 @@ class OrderEntry:
     updated_at: int
     status_reason: str = ""
     fills: list[Fill] = field(default_factory=list)
-    render_cache: dict[object, bytes] = field(default_factory=dict)
+    render_cache: dict[str, Any] = field(default_factory=dict)
+    """Rendered JSON, owned by the API's views; cleared on every change."""
 
     @property
     def order_hash(self) -> str:
@@ -118,7 +120,9 @@ class OrderBook:
         positions = list(heapq.merge(*(self._by_status[s] for s in statuses)))
         return (self._by_position[p] for p in positions)
 
-    def query(self, where: OrderFilter, *, after: int, limit: int) -> tuple[list[OrderEntry], int | None]:
+    def query(
+        self, where: OrderFilter, *, after: int, limit: int
+    ) -> tuple[list[OrderEntry], int | None]:
         """Up to ``limit`` entries after position ``after``, and the cursor of the next page."""
         page: list[OrderEntry] = []
         for position in self._candidates(where, after):

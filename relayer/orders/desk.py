@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import structlog
 
+from relayer.chains.registry import ChainRegistry
 from relayer.clock import Clock
 from relayer.errors import ConflictError, NotFoundError, SignatureError
 from relayer.events.bus import EventBus
@@ -21,7 +22,6 @@ from relayer.orders.signatures import verify_signature
 from relayer.orders.status import CANCELLABLE, OrderStatus, check_transition
 from relayer.orders.validation import OrderValidator
 from relayer.orders.wire import CancelWire, OrderSubmissionWire
-from relayer.chains.registry import ChainRegistry
 from relayer.signing.eip712 import cancel_digest
 from relayer.store.base import EventStore, NewRecord, VersionConflict
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from relayer.auction.details import AuctionDetails, AuctionPoint
 from relayer.chains.registry import Chain, ChainKind, ChainRegistry
 from relayer.errors import ValidationError
-from relayer.orders.merkle import merkle_root
 from relayer.orders.codec import signature_from_wire
+from relayer.orders.merkle import merkle_root
 from relayer.orders.model import Order, SignedOrder, UtxoRef
 from relayer.orders.signatures import verify_signature
 from relayer.orders.timelocks import Timelocks

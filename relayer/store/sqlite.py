@@ -170,7 +170,9 @@ class SQLiteEventStore:
                 done.set_result(outcome)
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, records: list[NewRecord]) -> list[Record] | VersionConflict:
+    def _insert(
+        conn: sqlite3.Connection, records: list[NewRecord]
+    ) -> list[Record] | VersionConflict:
         conn.execute("SAVEPOINT one_append")
         written = []
         for record in records:

@@ -102,8 +102,8 @@ async def test_kill_9_during_submissions(tmp_path: Path) -> None:
 
 def _canonical(sub: Any) -> bytes:
     """The order JSON as the relayer lists it (addresses and assets canonical)."""
-    from tests.factories import make_validator
     from relayer.orders.codec import order_to_wire
+    from tests.factories import make_validator
 
     order, _ = make_validator().canonical(sub.order)
     return msgspec.json.encode(order_to_wire(order))

@@ -85,7 +85,7 @@ class Chain:
         self._mempool = _Mempool()
         self._followers: set[Follower] = set()
         self._changed = asyncio.Event()
-        self.current_slot = 0
+        self.current_slot = genesis.first_slot
 
     # -- reading ------------------------------------------------------------------------
 

@@ -28,6 +28,9 @@ class GenesisConfig:
     slot_length_ms: int = 1000
     epoch_length: int = 86_400
     security_parameter: int = 2160
+    # The chain starts at the first slot of this epoch (the `ogmios` client cannot parse
+    # epoch 0: it tests the result for truthiness).
+    initial_epoch: int = 1
     accounts: int = 4
     lovelace_per_account: int = 1_000_000_000_000
     seed: bytes | None = None
@@ -36,6 +39,8 @@ class GenesisConfig:
     def __post_init__(self) -> None:
         if self.slot_length_ms <= 0:
             raise ValueError("slot_length_ms must be positive")
+        if self.initial_epoch < 1 or self.epoch_length < 1:
+            raise ValueError("initial_epoch and epoch_length must be at least 1")
         if self.accounts < 0 or self.lovelace_per_account < 0:
             raise ValueError("accounts and lovelace_per_account must not be negative")
 
@@ -59,7 +64,12 @@ class Genesis:
 
     def __init__(self, config: GenesisConfig) -> None:
         self.config = config
-        self.start_time = config.start_time if config.start_time is not None else int(time.time())
+        self.first_slot = config.initial_epoch * config.epoch_length
+        if config.start_time is not None:
+            self.start_time = config.start_time
+        else:
+            # Chosen so that the wall clock now is the chain's first slot.
+            self.start_time = int(time.time()) - self.first_slot * config.slot_length_ms // 1000
         seed = config.seed if config.seed is not None else os.urandom(32)
         self.accounts = [self._account(seed, i) for i in range(config.accounts)]
 
@@ -223,7 +233,8 @@ class Genesis:
             "era": "conway",
             "constitution": {
                 "metadata": {"url": "https://example.invalid/constitution", "hash": "00" * 32},
-                "guardrails": None,
+                # The ogmios client's model rejects a null guardrails script.
+                "guardrails": {"hash": hashlib.blake2b(b"guardrails", digest_size=28).hexdigest()},
             },
             "constitutionalCommittee": {"members": [], "quorum": "0/1"},
             "updatableParameters": self.config.protocol_parameters.governance_parameters(),

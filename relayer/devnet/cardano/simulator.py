@@ -63,8 +63,8 @@ class CardanoSimulator:
             return
         await self._server.start()
         self._started = True
-        # An empty first block at slot 0, so the tip is never "origin" (pycardano needs a slot).
-        self.chain.forge(0)
+        # An empty first block, so the tip is never "origin" (pycardano needs a slot).
+        self.chain.forge(self.genesis.first_slot)
         if not self.manual_clock:
             self._ticker = asyncio.create_task(self._tick_forever())
         log.info("cardano_simulator_started", url=self.url, manual_clock=self.manual_clock)
