@@ -17,7 +17,7 @@ $(PY_STAMP): pyproject.toml constraints.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 ## Bring up the local system: devnet chains, the relayer and a reference resolver.

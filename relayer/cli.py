@@ -23,7 +23,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--store-url")
     check = commands.add_parser("check-config", help="validate the configuration and exit")
     check.add_argument("--config")
+    devnet = commands.add_parser("devnet", help="run the whole local system")
+    devnet.add_argument("--config")
+    devnet.add_argument("--port", type=int)
     args = parser.parse_args(argv)
+    if args.command == "devnet":
+        from relayer.devnet import stack
+
+        try:
+            return stack.run(stack.devnet_settings(args.config, port=args.port))
+        except ConfigError as exc:
+            print(f"relayer: configuration error: {exc.message}", file=sys.stderr)
+            return 2
     try:
         settings = load_settings(
             args.config,
