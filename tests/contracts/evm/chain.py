@@ -174,7 +174,8 @@ class Chain:
         self.devnet.request("anvil_setNextBlockBaseFeePerGas", hex(base_fee))
         tx = {**tx, "gas": GAS, "maxFeePerGas": MAX_FEE, "maxPriorityFeePerGas": 0}
         tx_hash = self.w3.eth.send_transaction(tx)  # type: ignore[arg-type]
-        return self.w3.eth.get_transaction_receipt(tx_hash)
+        # Automine mines at once, but the receipt may trail the hash by a moment: poll for it.
+        return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=10, poll_latency=0.005)
 
     def revert_of(self, contract: Contract, fn: str, *args: Any, sender: str, value: int = 0,
                   at: int | None = None, base_fee: int = 0) -> Revert | None:
