@@ -106,7 +106,13 @@ class Validator:
             self._check_budget(tx)
         executions, failures = self._run_scripts(tx, resolved, needs, scripts, spend_datums)
         if failures and tx.is_valid:
-            raise _script_execution_error(failures)
+            # A real node answers a failing phase 2 of a tx declared valid with the
+            # ValidationTagMismatch predicate, which Ogmios v6 reports as SpendsMismatch.
+            raise SubmissionError(
+                codes.SPENDS_MISMATCH,
+                "The transaction declares it spends its inputs, yet some scripts fail.",
+                {"declaredSpending": "inputs", "mismatchReason": _failure_reason(failures)},
+            )
         if not failures and not tx.is_valid:
             raise SubmissionError(
                 codes.SPENDS_MISMATCH,
@@ -119,10 +125,11 @@ class Validator:
         """Run every redeemer with the maximum budget (for `evaluateTransaction`)."""
         missing = [ref for ref in (*tx.inputs, *tx.reference_inputs) if utxo.get(ref) is None]
         if missing:
+            unknown = ", ".join(f"{r[0].hex()}#{r[1]}" for r in missing)
             raise OgmiosError(
                 3004,
-                "Unable to create the evaluation context: unknown output references.",
-                {"unknownOutputReferences": [reference_json(r) for r in missing]},
+                "Unable to create the evaluation context.",
+                {"reason": f"unknown output references: {unknown}"},
             )
         resolved = {
             ref: out for ref in (*tx.inputs, *tx.reference_inputs) if (out := utxo.get(ref))
@@ -176,11 +183,26 @@ class Validator:
 
     def _check_network(self, tx: DecodedTx) -> None:
         wrong = [o for o in tx.outputs if o.address[0] & 0x0F != self._network_id]
-        if wrong or (tx.network_id is not None and tx.network_id != self._network_id):
+        expected = "mainnet" if self._network_id else "testnet"
+        if wrong:
             raise SubmissionError(
                 codes.NETWORK_MISMATCH,
-                "Some addresses or the network id belong to another network.",
-                {"expectedNetwork": "mainnet" if self._network_id else "testnet"},
+                "Some output addresses belong to another network.",
+                {
+                    "expectedNetwork": expected,
+                    "discriminatedType": "address",
+                    "invalidEntities": [o.bech32 for o in wrong],
+                },
+            )
+        if tx.network_id is not None and tx.network_id != self._network_id:
+            raise SubmissionError(
+                codes.NETWORK_MISMATCH,
+                "The transaction's network id belongs to another network.",
+                {
+                    "expectedNetwork": expected,
+                    "discriminatedType": "transaction",
+                    "invalidEntities": ["mainnet" if tx.network_id else "testnet"],
+                },
             )
 
     def _check_witnesses(self, tx: DecodedTx, resolved: dict[TxIn, Output]) -> None:
@@ -553,8 +575,19 @@ def _purpose_name(tag: int) -> str:
 
 def _purpose_json(need: _ScriptNeed, tx: DecodedTx) -> dict[str, Any]:
     if need.tag == SPEND and need.spent is not None:
-        return {"spend": reference_json(need.spent)}
-    return {"mint": need.script_hash.hex()}
+        return {"purpose": "spend", "outputReference": reference_json(need.spent)}
+    return {"purpose": "mint", "policy": need.script_hash.hex()}
+
+
+def _failure_reason(failures: list[ScriptFailure]) -> str:
+    parts = []
+    for failure in failures:
+        traces = "; ".join(failure.traces)
+        parts.append(
+            f"{failure.purpose}:{failure.index} failed: {failure.message}"
+            + (f" (traces: {traces})" if traces else "")
+        )
+    return " | ".join(parts)
 
 
 def _hex(value: bytes | None) -> str | None:

@@ -16,8 +16,8 @@ from tests.devnet.cardano.txs import (
     build_lock,
     build_payment,
     build_unlock,
-    key_hash,
     keccak_256,
+    key_hash,
     resign,
     script_utxos,
 )
@@ -123,17 +123,21 @@ async def test_failing_script_is_rejected(sim: CardanoSimulator) -> None:
     tx = await asyncio.to_thread(
         build_unlock, sim, sim.accounts[0], locked, b"wrong secret", ex_units=BUDGET
     )
+    # Submission: phase 2 fails although the tx declares it spends its inputs.
     response = await _submit(sim, tx)
-    assert _error_code(response) == 3010
-    (failure,) = response["error"]["data"]
-    assert failure["validator"] == {"purpose": "spend", "index": 0}
-    assert failure["error"]["code"] == 3012
-    assert "wrong secret" in " ".join(failure["error"]["data"]["traces"])
+    assert _error_code(response) == 3136
+    assert response["error"]["data"]["declaredSpending"] == "inputs"
+    assert "wrong secret" in response["error"]["data"]["mismatchReason"]
 
+    # Evaluation reports the script failure itself, with its traces.
     evaluation = await call(
         sim.url, "evaluateTransaction", {"transaction": {"cbor": tx.to_cbor_hex()}}
     )
     assert _error_code(evaluation) == 3010
+    (failure,) = evaluation["error"]["data"]
+    assert failure["validator"] == {"purpose": "spend", "index": 0}
+    assert failure["error"]["code"] == 3012
+    assert failure["error"]["data"]["traces"] == ["wrong secret"]
 
 
 async def test_script_checks_its_signatory(sim: CardanoSimulator) -> None:

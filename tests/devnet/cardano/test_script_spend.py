@@ -15,8 +15,8 @@ from tests.devnet.cardano.txs import (
     build_lock,
     build_unlock,
     hashlock_script,
-    key_hash,
     keccak_256,
+    key_hash,
     script_utxos,
 )
 

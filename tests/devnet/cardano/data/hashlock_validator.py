@@ -1,3 +1,4 @@
+# ruff: noqa  (OpShin source: star imports and `assert False` are its idioms)
 """Test validator: spend needs the secret whose keccak-256 is the datum's hashlock, a
 signature of the datum's owner, and a finite lower validity bound at or after `not_before`."""
 
