@@ -34,9 +34,30 @@ def value_json(lovelace: int, assets: Assets) -> dict[str, Any]:
 def script_json(script: Script) -> dict[str, Any]:
     language = SCRIPT_LANGUAGES[script.language]
     if script.language == 0:
-        # A native script is reported by its CBOR only; its JSON form is not rendered.
-        return {"language": "plutus:v1", "cbor": script.body.hex()}
+        native = native_script_json(cbor2.loads(script.body))
+        return {"language": language, "json": native, "cbor": script.body.hex()}
     return {"language": language, "cbor": script.body.hex()}
+
+
+def native_script_json(script: Any) -> dict[str, Any]:
+    """A native script (as decoded CBOR) in Ogmios' JSON form."""
+    tag = script[0]
+    if tag == 0:
+        return {"clause": "signature", "from": bytes(script[1]).hex()}
+    if tag in (1, 2):
+        clause = "all" if tag == 1 else "any"
+        return {"clause": clause, "from": [native_script_json(s) for s in script[1]]}
+    if tag == 3:
+        return {
+            "clause": "some",
+            "atLeast": int(script[1]),
+            "from": [native_script_json(s) for s in script[2]],
+        }
+    if tag == 4:
+        return {"clause": "after", "slot": int(script[1])}
+    if tag == 5:
+        return {"clause": "before", "slot": int(script[1])}
+    raise ValueError(f"unknown native script clause {tag}")
 
 
 def output_json(output: Output) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import os
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -190,6 +191,4 @@ class CardanoSimulator:
 
 
 def _now_ms() -> float:
-    import time
-
     return time.time() * 1000

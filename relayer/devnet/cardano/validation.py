@@ -4,7 +4,7 @@ phase 2 (Plutus V3 scripts), with the Ogmios v6 error codes of each failure."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import cbor2
@@ -16,6 +16,7 @@ from relayer.devnet.cardano.encoders import output_json, reference_json, value_j
 from relayer.devnet.cardano.errors import OgmiosError, ScriptFailure, SubmissionError
 from relayer.devnet.cardano.ledger import UtxoDelta
 from relayer.devnet.cardano.model import (
+    REDEEMER_PURPOSES,
     Assets,
     DecodedTx,
     Output,
@@ -562,14 +563,10 @@ def _script_execution_error(failures: list[ScriptFailure]) -> OgmiosError:
 
 
 def _replace_redeemers(tx: DecodedTx, redeemers: list[Redeemer]) -> DecodedTx:
-    from dataclasses import replace
-
     return replace(tx, redeemers=redeemers)
 
 
 def _purpose_name(tag: int) -> str:
-    from relayer.devnet.cardano.model import REDEEMER_PURPOSES
-
     return REDEEMER_PURPOSES[tag]
 
 
