@@ -12,12 +12,11 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from relayer.devnet.cardano import errors as codes
-from relayer.devnet.cardano.encoders import output_json, reference_json, value_json
+from relayer.devnet.cardano.encoders import reference_json
 from relayer.devnet.cardano.errors import OgmiosError, ScriptFailure, SubmissionError
 from relayer.devnet.cardano.ledger import UtxoDelta
 from relayer.devnet.cardano.model import (
     REDEEMER_PURPOSES,
-    Assets,
     DecodedTx,
     Output,
     Redeemer,
@@ -25,12 +24,17 @@ from relayer.devnet.cardano.model import (
     TxIn,
     blake2b_224,
     blake2b_256,
-    value_add,
-    value_normalise,
 )
 from relayer.devnet.cardano.params import ProtocolParameters
 from relayer.devnet.cardano.plutus import ExecutionResult, PlutusEvaluator
 from relayer.devnet.cardano.script_context import MINT, SPEND, ContextBuilder
+from relayer.devnet.cardano.value_rules import (
+    check_balance,
+    check_budget,
+    check_collateral,
+    check_fee,
+    check_min_utxo,
+)
 
 # Ledger language ids in the script integrity hash's language views.
 _LANGUAGE_VIEW_IDS = {2: 1, 3: 2}
@@ -99,12 +103,12 @@ class Validator:
         self._check_redeemers(needs, tx)
         spend_datums = self._check_datums(needs, tx, resolved)
         self._check_integrity_hash(tx, needs, scripts)
-        self._check_fee(tx, resolved)
-        self._check_balance(tx, resolved)
-        self._check_min_utxo(tx)
+        check_fee(tx, resolved, p)
+        check_balance(tx, resolved)
+        check_min_utxo(tx, p)
         if tx.redeemers:
-            self._check_collateral(tx, resolved)
-            self._check_budget(tx)
+            check_collateral(tx, resolved, p)
+            check_budget(tx, p)
         executions, failures = self._run_scripts(tx, resolved, needs, scripts, spend_datums)
         if failures and tx.is_valid:
             # A real node answers a failing phase 2 of a tx declared valid with the
@@ -355,138 +359,6 @@ class Validator:
                 {
                     "providedScriptIntegrity": _hex(tx.script_data_hash),
                     "computedScriptIntegrity": _hex(expected),
-                },
-            )
-
-    def _check_fee(self, tx: DecodedTx, resolved: dict[TxIn, Output]) -> None:
-        memory = sum(r.memory for r in tx.redeemers)
-        cpu = sum(r.cpu for r in tx.redeemers)
-        ref_size = sum(
-            len(script.body)
-            for ref in (*tx.inputs, *tx.reference_inputs)
-            if (script := resolved[ref].script) is not None
-        )
-        minimum = self._params.min_fee(tx.size, memory, cpu, ref_size)
-        if tx.fee < minimum:
-            raise SubmissionError(
-                codes.FEE_TOO_SMALL,
-                "The transaction fee is below the minimum.",
-                {
-                    "minimumRequiredFee": {"ada": {"lovelace": minimum}},
-                    "providedFee": {"ada": {"lovelace": tx.fee}},
-                },
-            )
-
-    def _check_balance(self, tx: DecodedTx, resolved: dict[TxIn, Output]) -> None:
-        consumed_assets: Assets = {}
-        consumed = 0
-        for ref in tx.inputs:
-            consumed += resolved[ref].lovelace
-            value_add(consumed_assets, resolved[ref].assets)
-        value_add(consumed_assets, tx.mint)
-        produced_assets: Assets = {}
-        produced = tx.fee
-        for output in tx.outputs:
-            produced += output.lovelace
-            value_add(produced_assets, output.assets)
-        consumed_assets = value_normalise(consumed_assets)
-        produced_assets = value_normalise(produced_assets)
-        if consumed != produced or consumed_assets != produced_assets:
-            raise SubmissionError(
-                codes.VALUE_NOT_CONSERVED,
-                "The transaction does not balance: consumed and produced values differ.",
-                {
-                    "valueConsumed": value_json(consumed, consumed_assets),
-                    "valueProduced": value_json(produced, produced_assets),
-                },
-            )
-
-    def _check_min_utxo(self, tx: DecodedTx) -> None:
-        short = []
-        for output in (*tx.outputs, *([tx.collateral_return] if tx.collateral_return else [])):
-            minimum = (160 + len(output.raw)) * self._params.min_utxo_deposit_coefficient
-            if output.lovelace < minimum:
-                short.append(
-                    {
-                        "output": output_json(output),
-                        "minimumRequiredValue": {"ada": {"lovelace": minimum}},
-                    }
-                )
-        if short:
-            raise SubmissionError(
-                codes.INSUFFICIENTLY_FUNDED_OUTPUTS,
-                "Some outputs hold less than the minimum UTxO value.",
-                {"insufficientlyFundedOutputs": short},
-            )
-
-    def _check_collateral(self, tx: DecodedTx, resolved: dict[TxIn, Output]) -> None:
-        p = self._params
-        if not tx.collateral:
-            raise SubmissionError(
-                codes.MISSING_COLLATERAL_INPUTS, "The transaction runs scripts without collateral."
-            )
-        if len(tx.collateral) > p.max_collateral_inputs:
-            raise SubmissionError(
-                codes.TOO_MANY_COLLATERAL_INPUTS,
-                "Too many collateral inputs.",
-                {
-                    "countedCollateralInputs": len(tx.collateral),
-                    "maximumCollateralInputs": p.max_collateral_inputs,
-                },
-            )
-        locked = [ref for ref in tx.collateral if (resolved[ref].payment_credential or (1, b""))[0]]
-        if locked:
-            raise SubmissionError(
-                codes.COLLATERAL_LOCKED_BY_SCRIPT,
-                "Some collateral inputs are locked by scripts.",
-                {"unsuitableCollateralInputs": [reference_json(r) for r in locked]},
-            )
-        lovelace = sum(resolved[ref].lovelace for ref in tx.collateral)
-        assets: Assets = {}
-        for ref in tx.collateral:
-            value_add(assets, resolved[ref].assets)
-        if tx.collateral_return is not None:
-            lovelace -= tx.collateral_return.lovelace
-            value_add(assets, tx.collateral_return.assets, -1)
-        assets = value_normalise(assets)
-        if assets:
-            raise SubmissionError(
-                codes.NON_ADA_COLLATERAL,
-                "The collateral balance holds native assets.",
-                {"unsuitableCollateralValue": value_json(lovelace, assets)},
-            )
-        if lovelace * 100 < tx.fee * p.collateral_percentage:
-            raise SubmissionError(
-                codes.INSUFFICIENT_COLLATERAL,
-                "The collateral does not cover the required percentage of the fee.",
-                {
-                    "providedCollateral": value_json(lovelace, {}),
-                    "minimumRequiredCollateral": {
-                        "ada": {"lovelace": -(-tx.fee * p.collateral_percentage // 100)}
-                    },
-                },
-            )
-        if tx.total_collateral is not None and tx.total_collateral != lovelace:
-            raise SubmissionError(
-                codes.TOTAL_COLLATERAL_MISMATCH,
-                "The declared total collateral differs from the collateral balance.",
-                {
-                    "declaredTotalCollateral": {"ada": {"lovelace": tx.total_collateral}},
-                    "computedTotalCollateral": value_json(lovelace, {}),
-                },
-            )
-
-    def _check_budget(self, tx: DecodedTx) -> None:
-        memory = sum(r.memory for r in tx.redeemers)
-        cpu = sum(r.cpu for r in tx.redeemers)
-        p = self._params
-        if memory > p.max_tx_memory or cpu > p.max_tx_cpu:
-            raise SubmissionError(
-                codes.EXECUTION_UNITS_TOO_LARGE,
-                "The transaction declares more execution units than allowed.",
-                {
-                    "providedExecutionUnits": {"memory": memory, "cpu": cpu},
-                    "maximumExecutionUnits": {"memory": p.max_tx_memory, "cpu": p.max_tx_cpu},
                 },
             )
 
