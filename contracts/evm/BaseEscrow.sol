@@ -31,7 +31,7 @@ abstract contract BaseEscrow is IBaseEscrow {
     }
 
     modifier onlyTaker(Immutables calldata immutables) {
-        if (msg.sender != address(uint160(immutables.taker))) revert InvalidCaller();
+        if (msg.sender != _address(immutables.taker)) revert InvalidCaller();
         _;
     }
 
@@ -66,6 +66,11 @@ abstract contract BaseEscrow is IBaseEscrow {
         address expected =
             ProxyLib.computeAddress(immutables.hash(), PROXY_BYTECODE_HASH, FACTORY);
         if (expected != address(this)) revert InvalidImmutables();
+    }
+
+    /// @dev Immutables pack addresses into uint256 (the 1inch `Address` type).
+    function _address(uint256 packed) internal pure returns (address) {
+        return address(uint160(packed));
     }
 
     function _uniTransfer(address token, address to, uint256 amount) internal {

@@ -44,7 +44,7 @@ contract EscrowDst is BaseEscrow {
         onlyTaker(immutables)
         onlyAfter(immutables.timelocks.get(TimelocksLib.Stage.DstCancellation))
     {
-        _uniTransfer(address(uint160(immutables.token)), address(uint160(immutables.taker)), immutables.amount);
+        _uniTransfer(_address(immutables.token), _address(immutables.taker), immutables.amount);
         _sendNative(msg.sender, immutables.safetyDeposit);
         emit EscrowCancelled();
     }
@@ -53,7 +53,7 @@ contract EscrowDst is BaseEscrow {
         private
         onlyValidSecret(secret, immutables)
     {
-        _uniTransfer(address(uint160(immutables.token)), address(uint160(immutables.maker)), immutables.amount);
+        _uniTransfer(_address(immutables.token), _address(immutables.maker), immutables.amount);
         _sendNative(msg.sender, immutables.safetyDeposit);
         emit EscrowWithdrawal(secret);
     }

@@ -58,13 +58,13 @@ contract EscrowSrc is BaseEscrow {
         private
         onlyValidSecret(secret, immutables)
     {
-        _uniTransfer(address(uint160(immutables.token)), address(uint160(immutables.taker)), immutables.amount);
+        _uniTransfer(_address(immutables.token), _address(immutables.taker), immutables.amount);
         _sendNative(msg.sender, immutables.safetyDeposit);
         emit EscrowWithdrawal(secret);
     }
 
     function _cancel(Immutables calldata immutables) private {
-        _uniTransfer(address(uint160(immutables.token)), address(uint160(immutables.maker)), immutables.amount);
+        _uniTransfer(_address(immutables.token), _address(immutables.maker), immutables.amount);
         _sendNative(msg.sender, immutables.safetyDeposit);
         emit EscrowCancelled();
     }

@@ -5,12 +5,16 @@ pragma solidity ^0.8.24;
 library ProxyLib {
     /// @return The keccak256 of the 55-byte EIP-1167 creation code for `implementation`.
     function bytecodeHash(address implementation) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encodePacked(
-                hex"3d602d80600a3d3981f3363d3d373d3d3d363d73",
-                implementation,
-                hex"5af43d82803e903d91602b57fd5bf3"
-            )
+        return keccak256(creationCode(implementation));
+    }
+
+    /// @return The 55-byte EIP-1167 creation code: it returns a runtime that delegates every
+    /// call to `implementation`.
+    function creationCode(address implementation) internal pure returns (bytes memory) {
+        return abi.encodePacked(
+            hex"3d602d80600a3d3981f3363d3d373d3d3d363d73",
+            implementation,
+            hex"5af43d82803e903d91602b57fd5bf3"
         );
     }
 
@@ -19,7 +23,8 @@ library ProxyLib {
         pure
         returns (address)
     {
-        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), deployer, salt, codeHash)))));
+        bytes32 digest = keccak256(abi.encodePacked(bytes1(0xff), deployer, salt, codeHash));
+        return address(uint160(uint256(digest)));
     }
 
     /// @return instance The proxy's address, or address(0) if CREATE2 failed.
@@ -27,11 +32,7 @@ library ProxyLib {
         internal
         returns (address instance)
     {
-        bytes memory code = abi.encodePacked(
-            hex"3d602d80600a3d3981f3363d3d373d3d3d363d73",
-            implementation,
-            hex"5af43d82803e903d91602b57fd5bf3"
-        );
+        bytes memory code = creationCode(implementation);
         assembly ("memory-safe") {
             instance := create2(value, add(code, 0x20), mload(code), salt)
         }

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-/// @notice ERC-20 transfers that also accept tokens returning nothing, and ETH sends.
+/// @notice ERC-20 transfers that also accept tokens returning nothing (USDT style).
 library TokenTransferLib {
     error TokenTransferFailed(address token);
-    error NativeSendFailed();
 
     function safeTransferFrom(address token, address from, address to, uint256 amount) internal {
         _call(token, abi.encodeWithSelector(0x23b872dd, from, to, amount));
@@ -12,11 +11,6 @@ library TokenTransferLib {
 
     function safeTransfer(address token, address to, uint256 amount) internal {
         _call(token, abi.encodeWithSelector(0xa9059cbb, to, amount));
-    }
-
-    function sendNative(address to, uint256 amount) internal {
-        (bool ok,) = to.call{value: amount}("");
-        if (!ok) revert NativeSendFailed();
     }
 
     function _call(address token, bytes memory data) private {

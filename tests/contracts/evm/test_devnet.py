@@ -79,3 +79,11 @@ def test_module_entry_prints_the_deployment_and_stops_on_sigterm() -> None:
         assert proc.wait(timeout=10) == 0
         proc.stdout.close()  # type: ignore[union-attr]
         proc.stderr.close()  # type: ignore[union-attr]
+
+
+async def test_async_context_manager() -> None:
+    async with EthereumDevnet() as running:
+        assert running.is_running()
+        assert int(running.request("eth_chainId"), 16) == 31337
+        assert running.deployment.token == EthereumSettings().assets["TUSD"].id
+    assert not running.is_running()
