@@ -31,6 +31,8 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = 65_536
+    gc_freeze_seconds: float = 1.0
+    """How often long-lived objects are moved out of the GC's sight (0: never)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from relayer.clock import Clock, SystemClock
 from relayer.config import Settings
 from relayer.errors import RelayerError
 from relayer.events.bus import EventBus
+from relayer.memory import freeze_survivors
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
 from relayer.orders.validation import OrderValidator
@@ -70,10 +71,15 @@ def create_app(
         await store.open()
         replayed = await desk.rebuild()
         log.info("store_replayed", records=replayed, orders=len(book))
+        freeze_survivors()
         scheduler = AsyncIOScheduler()
         if run_scheduler:
             scheduler.add_job(decayer.tick, "interval", seconds=settings.auction.tick_seconds,
                               id="auction_tick", max_instances=1, coalesce=True)
+            if settings.server.gc_freeze_seconds > 0:
+                scheduler.add_job(freeze_survivors, "interval",
+                                  seconds=settings.server.gc_freeze_seconds, id="gc_freeze",
+                                  max_instances=1, coalesce=True)
             scheduler.start()
         try:
             yield

@@ -261,7 +261,7 @@ class EthereumDevnet:
             rpc_url = f"http://{self._host}:{port}"
             self._client = httpx.Client(base_url=rpc_url, timeout=5.0)
             try:
-                self._wait_ready()
+                self._wait_ready(port)
             except DevnetError:
                 if attempt + 1 == attempts:
                     raise
@@ -270,19 +270,27 @@ class EthereumDevnet:
             return rpc_url
         raise AssertionError("unreachable")
 
-    def _wait_ready(self) -> None:
-        """Poll eth_chainId until anvil answers, it exits, or the deadline passes."""
+    def _wait_ready(self, port: int) -> None:
+        """Poll until our anvil reports listening and answers eth_chainId, it exits, or the
+        deadline passes. The log line matters: another process may hold the port, and its
+        answers must not be taken for ours."""
         assert self._process is not None and self._client is not None
         deadline = time.monotonic() + self._startup_timeout
+        listening = f"Listening on {self._host}:{port}"
         while True:
             if self._process.poll() is not None:
-                raise DevnetError(f"anvil exited with {self._process.returncode}: {self._output()}")
+                raise DevnetError(
+                    f"anvil exited with {self._process.returncode}: {self._output()[-2000:]}"
+                )
             try:
+                if listening not in self._output():
+                    raise httpx.ConnectError("anvil is not listening yet")
                 chain_id = int(self._call(self._client, "eth_chainId", []), 16)
             except httpx.TransportError:
                 if time.monotonic() >= deadline:
                     raise DevnetError(
-                        f"anvil did not answer within {self._startup_timeout} s: {self._output()}"
+                        f"anvil did not answer within {self._startup_timeout} s: "
+                        f"{self._output()[-2000:]}"
                     ) from None
                 time.sleep(0.02)
                 continue
@@ -294,7 +302,7 @@ class EthereumDevnet:
         if self._log is None:
             return ""
         self._log.seek(0)
-        return self._log.read()[-2000:].decode(errors="replace")
+        return self._log.read().decode(errors="replace")
 
     # -------------------------------------------------------------- deployment
 

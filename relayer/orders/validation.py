@@ -8,7 +8,7 @@ not depend on time or the signature, used again when the event log is replayed.
 from __future__ import annotations
 
 from relayer.auction.details import AuctionDetails, AuctionPoint
-from relayer.chains.registry import Chain, ChainKind, ChainRegistry
+from relayer.chains.registry import Chain, ChainKind, ChainRegistry, ParsedAddress
 from relayer.errors import ValidationError
 from relayer.orders.codec import signature_from_wire
 from relayer.orders.merkle import merkle_root
@@ -34,7 +34,7 @@ class OrderValidator:
 
     def accept(self, wire: OrderSubmissionWire, *, now: int) -> SignedOrder:
         """Validate a new submission completely, at unix time ``now``."""
-        signed = self.parse(wire)
+        signed, maker = self._parse(wire)
         order = signed.order
         if order.deadline <= now:
             raise ValidationError(
@@ -43,13 +43,15 @@ class OrderValidator:
                 details={"deadline": order.deadline, "now": now},
             )
         src = self._chains.get(order.src_chain, field="order.src_chain")
-        maker = src.parse_address(order.maker, field="order.maker")
         verify_signature(src.kind, bytes.fromhex(signed.order_hash[2:]), signed.signature, maker)
         return signed
 
     def parse(self, wire: OrderSubmissionWire) -> SignedOrder:
         """Check everything but time and the signature; compute the order hash."""
-        order, order_hash = self.canonical(wire.order)
+        return self._parse(wire)[0]
+
+    def _parse(self, wire: OrderSubmissionWire) -> tuple[SignedOrder, ParsedAddress]:
+        order, order_hash, maker = self._canonical(wire.order)
         o = wire.order
         secret_hashes = tuple(bytes.fromhex(h[2:]) for h in wire.secret_hashes)
         self._check_secrets(o.parts, order.making_amount, order.hashlock, secret_hashes)
@@ -67,17 +69,22 @@ class OrderValidator:
             raise ValidationError("src_order_utxo is only for Cardano-source orders",
                                   code="VALIDATION_ERROR",
                                   details={"field": "src_order_utxo"})
-        return SignedOrder(
+        signed = SignedOrder(
             order=order, order_hash=order_hash, signature=signature_from_wire(wire.signature),
             secret_hashes=secret_hashes, src_order_utxo=utxo,
         )
+        return signed, maker
 
     def order_hash(self, o: OrderWire) -> str:
         """The hash a maker signs for ``o`` (after checking its terms)."""
-        return self.canonical(o)[1]
+        return self._canonical(o)[1]
 
     def canonical(self, o: OrderWire) -> tuple[Order, str]:
         """The order's terms checked and in canonical form, and its hash."""
+        order, order_hash, _ = self._canonical(o)
+        return order, order_hash
+
+    def _canonical(self, o: OrderWire) -> tuple[Order, str, ParsedAddress]:
         src = self._chains.get(o.src_chain, field="order.src_chain")
         dst = self._chains.get(o.dst_chain, field="order.dst_chain")
         if src.name == dst.name:
@@ -128,7 +135,7 @@ class OrderValidator:
             timelocks=timelocks.pack(), src_safety_deposit=src_deposit,
             dst_safety_deposit=dst_deposit, deadline=o.deadline,
         )
-        return order, "0x" + order_digest(struct, self._domain).hex()
+        return order, "0x" + order_digest(struct, self._domain).hex(), maker
 
     def _check_secrets(
         self, parts: int, making: int, hashlock: bytes, secret_hashes: tuple[bytes, ...]

@@ -5,7 +5,7 @@ The Solidity escrow factory recomputes exactly these digests on chain.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from relayer.signing.keccak import keccak256
 
@@ -32,17 +32,22 @@ class Domain:
     verifying_contract: bytes
     name: str = DOMAIN_NAME
     version: str = DOMAIN_VERSION
+    _separator: bytes = field(init=False, repr=False, compare=False)
 
-    def separator(self) -> bytes:
+    def __post_init__(self) -> None:
         if len(self.verifying_contract) != 20:
             raise ValueError("verifying_contract must be 20 bytes")
-        return keccak256(
+        separator = keccak256(
             DOMAIN_TYPEHASH,
             keccak256(self.name.encode()),
             keccak256(self.version.encode()),
             _word(self.chain_id),
             bytes(12) + self.verifying_contract,
         )
+        object.__setattr__(self, "_separator", separator)
+
+    def separator(self) -> bytes:
+        return self._separator
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ import httpx
 import msgspec
 import pytest
 
+from relayer.devnet.process import RelayerProcess
 from relayer.events.types import OrderSubmitted
 from tests.factories import submission, to_json
-from tests.integration.server import RelayerProcess
 
 pytestmark = pytest.mark.integration
 

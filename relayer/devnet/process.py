@@ -1,17 +1,32 @@
-"""Run ``relayer serve`` as a real child process for integration tests and benchmarks."""
+"""Run ``relayer serve`` as a child process (integration tests, benchmarks, devnet)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 
-from tests.polling import wait_until
+POLL_INTERVAL = 0.05
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], *, timeout: float,
+                     what: str) -> None:
+    """Poll ``check`` until it is true, or raise ``TimeoutError`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if await check():
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(POLL_INTERVAL)
 
 
 def free_port() -> int:
@@ -22,14 +37,17 @@ def free_port() -> int:
 
 
 class RelayerProcess:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     async def start(self, timeout: float = 30) -> None:
-        env = {**os.environ, "RELAYER_LOG_LEVEL": "warning"}
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "RELAYER_LOG_LEVEL": "warning", **self.env}
         with open(self.data_dir / "stderr.log", "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "relayer", "serve", "--port", str(self.port),
@@ -49,6 +67,11 @@ class RelayerProcess:
                 return False
 
         await wait_until(ready, timeout=timeout, what="relayer to be ready")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     def kill9(self) -> None:
         assert self.process is not None
