@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from relayer.config import EthereumSettings
-from relayer.devnet.ethereum import TUSD, EthereumDevnet, free_port
+from relayer.devnet.ethereum import TUSD, DevnetError, EthereumDevnet, free_port
 from relayer.signing.eip712 import order_digest
 from relayer.signing.secp256k1 import private_key_address
 from tests.contracts.evm.chain import Chain
@@ -59,6 +61,15 @@ def test_a_second_devnet_runs_beside_and_stops_cleanly(devnet: EthereumDevnet) -
     assert pid is not None and not other.is_running()
     with socket.socket() as sock:  # the port is free again
         sock.bind(("127.0.0.1", port))
+
+
+def test_a_taken_port_is_reported_not_borrowed(devnet: EthereumDevnet) -> None:
+    port = int(devnet.rpc_url.rsplit(":", 1)[1])
+    other = EthereumDevnet(port=port)
+    with pytest.raises(DevnetError, match="Address already in use"):
+        other.start()
+    assert not other.is_running()
+    assert devnet.is_running()
 
 
 def test_module_entry_prints_the_deployment_and_stops_on_sigterm() -> None:
