@@ -28,6 +28,7 @@ from relayer.clock import Clock, SystemClock
 from relayer.config import Settings
 from relayer.errors import RelayerError
 from relayer.events.bus import EventBus
+from relayer.events.types import OrderSubmitted
 from relayer.memory import freeze_survivors
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
@@ -71,6 +72,8 @@ def create_app(
         await store.open()
         replayed = await desk.rebuild()
         log.info("store_replayed", records=replayed, orders=len(book))
+        decayer.track_all()
+        unsubscribe = bus.subscribe(OrderSubmitted, decayer.on_submitted)
         freeze_survivors()
         scheduler = AsyncIOScheduler()
         if run_scheduler:
@@ -84,6 +87,7 @@ def create_app(
         try:
             yield
         finally:
+            unsubscribe()
             if run_scheduler:
                 scheduler.shutdown(wait=False)
             await bus.drain()
