@@ -10,51 +10,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
-from bench.loadgen import closed_loop, open_loop, post
+from bench.loadgen import Figures, closed_loop, open_loop, posts
 from bench.orders import signed_bodies
 from relayer.devnet.process import RelayerProcess
 from tests.factories import make_validator
 
+RATE = 500
 
-async def run(rounds: int, duration: float) -> dict[str, list[float]]:
+
+async def run(rounds: int, duration: float) -> Figures:
     validator = make_validator()
-    per_round = int(3_000 * duration) + int(500 * duration) + 100
-    figures: dict[str, list[float]] = {"throughput": [], "p99_at_500": [], "p50_at_500": []}
+    per_round = int(3_000 * duration) + int(RATE * duration) + 100
+    figures = Figures()
     for r in range(rounds):
         bodies = signed_bodies(validator, per_round, salt_base=r * 10_000_000)
         with tempfile.TemporaryDirectory() as tmp:
             server = RelayerProcess(Path(tmp))
             await server.start()
             try:
-                next_request = _requests(bodies)
-
+                next_request = posts("/api/orders", bodies)
                 sustained = await closed_loop("127.0.0.1", server.port, next_request,
                                               connections=32, duration=duration)
                 paced = await open_loop("127.0.0.1", server.port, next_request,
-                                        rate=500, duration=duration)
+                                        rate=RATE, duration=duration)
             finally:
                 server.stop()
         assert set(sustained.statuses) == {201}, sustained.statuses
         assert set(paced.statuses) == {201}, paced.statuses
-        print(f"round {r + 1}: sustained {sustained.summary()}")
-        print(f"round {r + 1}: at 500/s   {paced.summary()}")
-        figures["throughput"].append(sustained.rate())
-        figures["p99_at_500"].append(paced.percentile(99) * 1000)
-        figures["p50_at_500"].append(paced.percentile(50) * 1000)
+        figures.add(r + 1, sustained, paced)
     return figures
-
-
-def _requests(bodies: list[bytes]) -> Callable[[], bytes | None]:
-    it = iter(bodies)
-
-    def next_request() -> bytes | None:
-        body = next(it, None)
-        return None if body is None else post("/api/orders", body)
-
-    return next_request
 
 
 def main() -> None:
@@ -62,13 +48,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=10.0)
     args = parser.parse_args()
-    import statistics
-
     figures = asyncio.run(run(args.rounds, args.duration))
-    print(f"B1 intake: median sustained {statistics.median(figures['throughput']):.0f} orders/s"
-          f" (target >= 1500); at 500/s offered median p50"
-          f" {statistics.median(figures['p50_at_500']):.1f} ms, median p99"
-          f" {statistics.median(figures['p99_at_500']):.1f} ms (target < 50 ms)")
+    figures.report("B1 intake", "orders/s", 1500, RATE, 50)
 
 
 if __name__ == "__main__":

@@ -137,5 +137,35 @@ async def open_loop(host: str, port: int, next_request: Callable[[], bytes | Non
     return result
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
+def posts(path: str, bodies: list[bytes]) -> Callable[[], bytes | None]:
+    """A request source that posts each body once, then reports the end."""
+    it = iter(bodies)
+
+    def next_request() -> bytes | None:
+        body = next(it, None)
+        return None if body is None else post(path, body)
+
+    return next_request
+
+
+class Figures:
+    """Per-round results of a closed-loop and an open-loop phase, reported as medians."""
+
+    def __init__(self) -> None:
+        self.throughput: list[float] = []
+        self.p50: list[float] = []
+        self.p99: list[float] = []
+
+    def add(self, round_no: int, sustained: Result, paced: Result) -> None:
+        print(f"round {round_no}: sustained {sustained.summary()}")
+        print(f"round {round_no}: at {paced.rate():.0f}/s   {paced.summary()}")
+        self.throughput.append(sustained.rate())
+        self.p50.append(paced.percentile(50) * 1000)
+        self.p99.append(paced.percentile(99) * 1000)
+
+    def report(self, name: str, unit: str, throughput_target: int, rate: int,
+               p99_target_ms: int) -> None:
+        print(f"{name}: median sustained {statistics.median(self.throughput):.0f} {unit}"
+              f" (target >= {throughput_target}); at {rate}/s offered median p50"
+              f" {statistics.median(self.p50):.1f} ms, median p99"
+              f" {statistics.median(self.p99):.1f} ms (target < {p99_target_ms} ms)")

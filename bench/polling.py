@@ -10,29 +10,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import statistics
 import tempfile
 from pathlib import Path
 
 import httpx
 
-from bench.loadgen import closed_loop, get, open_loop, post
+from bench.loadgen import Figures, closed_loop, get, open_loop, posts
 from bench.orders import signed_bodies
 from relayer.devnet.process import RelayerProcess
 from tests.factories import make_validator
 
 ORDERS = 10_000
+RATE = 500
 
 
 async def seed(server: RelayerProcess, bodies: list[bytes]) -> list[str]:
-    it = iter(bodies)
-
-    def next_request() -> bytes | None:
-        body = next(it, None)
-        return None if body is None else post("/api/orders", body)
-
-    result = await closed_loop("127.0.0.1", server.port, next_request, connections=32,
-                               duration=600)
+    result = await closed_loop("127.0.0.1", server.port, posts("/api/orders", bodies),
+                               connections=32, duration=600)
     assert result.statuses == {201: len(bodies)}, result.statuses
     paths = ["/api/orders?limit=100"]
     async with httpx.AsyncClient(base_url=server.url) as client:
@@ -46,10 +40,10 @@ async def seed(server: RelayerProcess, bodies: list[bytes]) -> list[str]:
     return paths
 
 
-async def run(rounds: int, duration: float) -> dict[str, list[float]]:
+async def run(rounds: int, duration: float) -> Figures:
     validator = make_validator()
     bodies = signed_bodies(validator, ORDERS, salt_base=0)
-    figures: dict[str, list[float]] = {"throughput": [], "p99_at_500": [], "p50_at_500": []}
+    figures = Figures()
     with tempfile.TemporaryDirectory() as tmp:
         server = RelayerProcess(Path(tmp))
         await server.start()
@@ -66,14 +60,10 @@ async def run(rounds: int, duration: float) -> dict[str, list[float]]:
             for r in range(rounds):
                 sustained = await closed_loop("127.0.0.1", server.port, next_request,
                                               connections=16, duration=duration)
-                paced = await open_loop("127.0.0.1", server.port, next_request, rate=500,
+                paced = await open_loop("127.0.0.1", server.port, next_request, rate=RATE,
                                         duration=duration)
                 assert set(sustained.statuses) == {200} and set(paced.statuses) == {200}
-                print(f"round {r + 1}: sustained {sustained.summary()}")
-                print(f"round {r + 1}: at 500/s   {paced.summary()}")
-                figures["throughput"].append(sustained.rate())
-                figures["p99_at_500"].append(paced.percentile(99) * 1000)
-                figures["p50_at_500"].append(paced.percentile(50) * 1000)
+                figures.add(r + 1, sustained, paced)
         finally:
             server.stop()
     return figures
@@ -85,10 +75,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     args = parser.parse_args()
     figures = asyncio.run(run(args.rounds, args.duration))
-    print(f"B2 polling: median sustained {statistics.median(figures['throughput']):.0f} req/s"
-          f" (target >= 2000); at 500/s offered median p50"
-          f" {statistics.median(figures['p50_at_500']):.1f} ms, median p99"
-          f" {statistics.median(figures['p99_at_500']):.1f} ms (target < 25 ms)")
+    figures.report("B2 polling", "req/s", 2000, RATE, 25)
 
 
 if __name__ == "__main__":

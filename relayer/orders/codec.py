@@ -37,19 +37,22 @@ def order_to_wire(order: Order) -> OrderWire:
     )
 
 
+def auction_from_wire(a: AuctionWire) -> AuctionDetails:
+    return AuctionDetails(
+        start_time=a.start_time, duration=a.duration, initial_rate_bump=a.initial_rate_bump,
+        points=tuple(AuctionPoint(rate_bump=p.rate_bump, delay=p.delay) for p in a.points),
+        gas_bump_estimate=a.gas_bump_estimate, gas_price_estimate=a.gas_price_estimate,
+    )
+
+
 def order_from_wire(wire: OrderWire) -> Order:
     """Trusting conversion: ``wire`` must already be canonical and validated."""
-    a = wire.auction
     return Order(
         salt=int(wire.salt), src_chain=wire.src_chain, dst_chain=wire.dst_chain,
         maker=wire.maker, receiver=wire.receiver,
         maker_asset=wire.maker_asset, taker_asset=wire.taker_asset,
         making_amount=int(wire.making_amount), taking_amount=int(wire.taking_amount),
-        auction=AuctionDetails(
-            start_time=a.start_time, duration=a.duration, initial_rate_bump=a.initial_rate_bump,
-            points=tuple(AuctionPoint(rate_bump=p.rate_bump, delay=p.delay) for p in a.points),
-            gas_bump_estimate=a.gas_bump_estimate, gas_price_estimate=a.gas_price_estimate,
-        ),
+        auction=auction_from_wire(wire.auction),
         hashlock=bytes.fromhex(wire.hashlock[2:]), parts=wire.parts,
         timelocks=Timelocks(*(getattr(wire.timelocks, f)
                               for f in wire.timelocks.__struct_fields__)),

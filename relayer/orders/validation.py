@@ -7,10 +7,9 @@ not depend on time or the signature, used again when the event log is replayed.
 
 from __future__ import annotations
 
-from relayer.auction.details import AuctionDetails, AuctionPoint
 from relayer.chains.registry import Chain, ChainKind, ChainRegistry, ParsedAddress
 from relayer.errors import ValidationError
-from relayer.orders.codec import signature_from_wire
+from relayer.orders.codec import auction_from_wire, signature_from_wire
 from relayer.orders.merkle import merkle_root
 from relayer.orders.model import Order, SignedOrder, UtxoRef
 from relayer.orders.signatures import verify_signature
@@ -106,7 +105,7 @@ class OrderValidator:
                               positive=True)
         salt = _amount(o.salt, "order.salt", None, positive=False)
 
-        auction = _auction(o)
+        auction = auction_from_wire(o.auction)
         auction.check()
         if auction.start_time >= o.deadline:
             raise ValidationError("auction must start before the order's deadline",
@@ -163,15 +162,6 @@ class OrderValidator:
                 + ("" if parts == 1 else " (Merkle root)"),
                 code="INVALID_SECRET_HASHES",
             )
-
-
-def _auction(o: OrderWire) -> AuctionDetails:
-    a = o.auction
-    return AuctionDetails(
-        start_time=a.start_time, duration=a.duration, initial_rate_bump=a.initial_rate_bump,
-        points=tuple(AuctionPoint(rate_bump=p.rate_bump, delay=p.delay) for p in a.points),
-        gas_bump_estimate=a.gas_bump_estimate, gas_price_estimate=a.gas_price_estimate,
-    )
 
 
 def _amount(text: str, field: str, chain: Chain | None, *, positive: bool) -> int:
