@@ -23,7 +23,6 @@ import httpx
 import msgspec
 from pycardano import Address, Network, PaymentSigningKey
 
-from relayer.chains.registry import ChainRegistry
 from relayer.config import load_settings
 from relayer.orders.signer import (
     cancel_digest_of,
@@ -40,7 +39,6 @@ from relayer.orders.wire import (
     TimelocksWire,
     UtxoRefWire,
 )
-from relayer.signing.eip712 import Domain
 from relayer.signing.secp256k1 import private_key_address
 
 # anvil's development account 1 and a fixed devnet Cardano key: public, test only
@@ -50,11 +48,7 @@ SECRETS_DIR = Path(".devnet/secrets")
 
 
 def validator_for(config: str | None) -> OrderValidator:
-    settings = load_settings(config)
-    eth = settings.chains.ethereum
-    domain = Domain(chain_id=eth.chain_id, verifying_contract=bytes.fromhex(eth.escrow_factory[2:]))
-    return OrderValidator(ChainRegistry.from_settings(settings.chains), domain,
-                          max_parts=settings.quote.max_parts)
+    return OrderValidator.from_settings(load_settings(config))
 
 
 def evm_maker() -> str:

@@ -7,7 +7,6 @@ from typing import Any
 import msgspec
 from pycardano import Address, Network, PaymentSigningKey
 
-from relayer.chains.registry import ChainRegistry
 from relayer.config import Settings, load_settings
 from relayer.errors import ValidationError
 from relayer.orders.signer import SecretSet, make_secrets, order_digest_of, sign_cardano, sign_evm
@@ -20,7 +19,6 @@ from relayer.orders.wire import (
     TimelocksWire,
     UtxoRefWire,
 )
-from relayer.signing.eip712 import Domain
 from relayer.signing.secp256k1 import private_key_address
 
 NOW = 1_763_750_000
@@ -44,12 +42,7 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 def make_validator(settings: Settings | None = None) -> OrderValidator:
-    settings = settings or make_settings()
-    eth = settings.chains.ethereum
-    domain = Domain(chain_id=eth.chain_id,
-                    verifying_contract=bytes.fromhex(eth.escrow_factory[2:]))
-    return OrderValidator(ChainRegistry.from_settings(settings.chains), domain,
-                          max_parts=settings.quote.max_parts)
+    return OrderValidator.from_settings(settings or make_settings())
 
 
 def default_timelocks() -> TimelocksWire:

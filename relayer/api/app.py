@@ -33,7 +33,6 @@ from relayer.memory import freeze_survivors
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
 from relayer.orders.validation import OrderValidator
-from relayer.signing.eip712 import Domain
 from relayer.store import EventStore, open_store
 
 log = structlog.get_logger(__name__)
@@ -53,11 +52,9 @@ def create_app(
     store = store or open_store(settings.store_url)
     chains = ChainRegistry.from_settings(settings.chains)
     eth = settings.chains.ethereum
-    domain = Domain(chain_id=eth.chain_id,
-                    verifying_contract=bytes.fromhex(eth.escrow_factory[2:]))
     bus = EventBus()
     book = OrderBook()
-    validator = OrderValidator(chains, domain, max_parts=settings.quote.max_parts)
+    validator = OrderValidator.from_settings(settings, chains)
     desk = OrderDesk(store=store, book=book, bus=bus, validator=validator, chains=chains,
                      clock=clock)
     relayer = Relayer(

@@ -8,6 +8,7 @@ not depend on time or the signature, used again when the event log is replayed.
 from __future__ import annotations
 
 from relayer.chains.registry import Chain, ChainKind, ChainRegistry, ParsedAddress
+from relayer.config import Settings
 from relayer.errors import ValidationError
 from relayer.orders.codec import auction_from_wire, signature_from_wire
 from relayer.orders.merkle import merkle_root
@@ -26,6 +27,16 @@ class OrderValidator:
         self._chains = chains
         self._domain = domain
         self._max_parts = max_parts
+
+    @classmethod
+    def from_settings(cls, settings: Settings, chains: ChainRegistry | None = None
+                      ) -> OrderValidator:
+        """The validator for a deployment: its chains and the factory's EIP-712 domain."""
+        eth = settings.chains.ethereum
+        domain = Domain(chain_id=eth.chain_id,
+                        verifying_contract=bytes.fromhex(eth.escrow_factory[2:]))
+        return cls(chains or ChainRegistry.from_settings(settings.chains), domain,
+                   max_parts=settings.quote.max_parts)
 
     @property
     def domain(self) -> Domain:
