@@ -1,0 +1,1 @@
+"""Who is calling: API keys with scopes, request signing and rate limits."""
