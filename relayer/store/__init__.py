@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from relayer.errors import ConfigError
-from relayer.store.base import EventStore, NewRecord, Record, VersionConflict
+from relayer.store.base import Checkpoint, EventStore, NewRecord, Record, VersionConflict
 
 
 def open_store(url: str) -> EventStore:
@@ -16,4 +16,4 @@ def open_store(url: str) -> EventStore:
                       details={"key": "store.url"})
 
 
-__all__ = ["EventStore", "NewRecord", "Record", "VersionConflict", "open_store"]
+__all__ = ["Checkpoint", "EventStore", "NewRecord", "Record", "VersionConflict", "open_store"]

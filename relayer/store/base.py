@@ -1,8 +1,15 @@
 """The store contract every backend implements (and ``tests/store/contract.py`` checks).
 
-A log of records, each in a stream (an order hash, a chain cursor) with a
-version that is unique in that stream. ``append`` is atomic and durable: when
-it returns, every record is committed; when it raises, none is.
+A log of records, each in a stream (an order hash, a chain) with a version
+that is unique in that stream. ``append`` is atomic and durable: when it
+returns, every record is committed; when it raises, none is.
+
+Beside the log, named checkpoints hold small mutable state that must move in
+step with the records derived from it: a chain monitor's cursor and recent
+block hashes are written in the same transaction as the events of those
+blocks. A checkpoint's version is a fence: a write must name the stored
+version plus one, so two writers (a lost leader and a new one) cannot both
+advance it.
 """
 
 from __future__ import annotations
@@ -32,6 +39,19 @@ class Record:
     data: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    name: str
+    version: int
+    """1 for the first write; each later write must be the stored version + 1."""
+    data: bytes
+
+
+def checkpoint_stream(name: str) -> str:
+    """The stream name a checkpoint's version conflicts are reported under."""
+    return f"checkpoint:{name}"
+
+
 class VersionConflict(ConflictError):
     """A record's (stream, version) is already taken: a duplicate or a lost race."""
 
@@ -50,8 +70,18 @@ class EventStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def append(self, records: Sequence[NewRecord]) -> list[Record]:
-        """Commit ``records`` atomically and durably; raise ``VersionConflict`` on a clash."""
+    async def append(
+        self, records: Sequence[NewRecord], *, checkpoint: Checkpoint | None = None
+    ) -> list[Record]:
+        """Commit ``records`` (and ``checkpoint``) atomically and durably.
+
+        Raise ``VersionConflict`` when a record's (stream, version) is taken or
+        the checkpoint's version is not the stored one plus one; then nothing
+        is written.
+        """
+
+    async def read_checkpoint(self, name: str) -> Checkpoint | None:
+        """The checkpoint as last committed, or ``None`` if never written."""
 
     async def read(self, after: int = 0, limit: int = 1000) -> list[Record]:
         """Records with ``position > after`` in position order, at most ``limit``."""

@@ -16,12 +16,20 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 from relayer.errors import StoreError
-from relayer.store.base import NewRecord, Record, VersionConflict
+from relayer.store.base import (
+    Checkpoint,
+    NewRecord,
+    Record,
+    VersionConflict,
+    checkpoint_stream,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +41,11 @@ CREATE TABLE IF NOT EXISTS records (
     type     TEXT    NOT NULL,
     data     BLOB    NOT NULL,
     UNIQUE (stream, version)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    name    TEXT    PRIMARY KEY,
+    version INTEGER NOT NULL,
+    data    BLOB    NOT NULL
 );
 """
 _MAX_BATCH = 512
@@ -85,14 +98,24 @@ class SQLiteEventStore:
             self._reader.close()
             self._reader = None
 
-    async def append(self, records: Sequence[NewRecord]) -> list[Record]:
-        if not records:
+    async def append(
+        self, records: Sequence[NewRecord], *, checkpoint: Checkpoint | None = None
+    ) -> list[Record]:
+        if not records and checkpoint is None:
             return []
         if self._writer is None:
             raise StoreError("store is not open")
         done: Future[list[Record]] = Future()
-        self._queue.put((list(records), done))
+        self._queue.put(_Append(list(records), checkpoint, done))
         return await asyncio.wrap_future(done)
+
+    async def read_checkpoint(self, name: str) -> Checkpoint | None:
+        rows = await self._query(
+            "SELECT name, version, data FROM checkpoints WHERE name = ?", (name,))
+        if not rows:
+            return None
+        row_name, version, data = rows[0]
+        return Checkpoint(str(row_name), int(version), bytes(data))
 
     async def read(self, after: int = 0, limit: int = 1000) -> list[Record]:
         rows = await self._query(
@@ -115,14 +138,12 @@ class SQLiteEventStore:
         await self._query("SELECT 1", ())
         return time.perf_counter() - started
 
-    async def _query(
-        self, sql: str, params: tuple[object, ...]
-    ) -> list[tuple[int, str, int, str, bytes]]:
+    async def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         reader = self._reader
         if reader is None:
             raise StoreError("store is not open")
 
-        def run() -> list[tuple[int, str, int, str, bytes]]:
+        def run() -> list[tuple[Any, ...]]:
             with self._reader_lock:
                 return reader.execute(sql, params).fetchall()
 
@@ -181,15 +202,12 @@ class SQLiteEventStore:
         finally:
             conn.close()
 
-    def _commit(
-        self, conn: sqlite3.Connection,
-        batch: list[tuple[list[NewRecord], Future[list[Record]]]],
-    ) -> None:
+    def _commit(self, conn: sqlite3.Connection, batch: list[_Append]) -> None:
         outcomes: list[list[Record] | BaseException] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for records, _ in batch:
-                outcomes.append(self._insert(conn, records))
+            for append in batch:
+                outcomes.append(self._insert(conn, append.records, append.checkpoint))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
@@ -197,17 +215,23 @@ class SQLiteEventStore:
             log.error("sqlite_commit_failed", error=str(exc), appends=len(batch))
             failure = StoreError(f"sqlite commit failed: {exc}")
             outcomes = [failure] * len(batch)
-        for (_, done), outcome in zip(batch, outcomes, strict=True):
+        for append, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                done.set_exception(outcome)
+                append.done.set_exception(outcome)
             else:
-                done.set_result(outcome)
+                append.done.set_result(outcome)
 
     @staticmethod
     def _insert(
-        conn: sqlite3.Connection, records: list[NewRecord]
+        conn: sqlite3.Connection, records: list[NewRecord], checkpoint: Checkpoint | None
     ) -> list[Record] | VersionConflict:
         conn.execute("SAVEPOINT one_append")
+
+        def give_up(conflict: VersionConflict) -> VersionConflict:
+            conn.execute("ROLLBACK TO one_append")
+            conn.execute("RELEASE one_append")
+            return conflict
+
         written = []
         for record in records:
             try:
@@ -215,12 +239,33 @@ class SQLiteEventStore:
                     "INSERT INTO records (stream, version, type, data) VALUES (?, ?, ?, ?)",
                     (record.stream, record.version, record.type, record.data))
             except sqlite3.IntegrityError:
-                conn.execute("ROLLBACK TO one_append")
-                conn.execute("RELEASE one_append")
-                return VersionConflict(record.stream, record.version)
+                return give_up(VersionConflict(record.stream, record.version))
             position = cursor.lastrowid
             assert position is not None
             written.append(Record(position, record.stream, record.version, record.type,
                                   record.data))
+        if checkpoint is not None and not _write_checkpoint(conn, checkpoint):
+            return give_up(VersionConflict(checkpoint_stream(checkpoint.name),
+                                           checkpoint.version))
         conn.execute("RELEASE one_append")
         return written
+
+
+@dataclass(frozen=True, slots=True)
+class _Append:
+    records: list[NewRecord]
+    checkpoint: Checkpoint | None
+    done: Future[list[Record]]
+
+
+def _write_checkpoint(conn: sqlite3.Connection, checkpoint: Checkpoint) -> bool:
+    """Write ``checkpoint`` if its version follows the stored one; False if not."""
+    if checkpoint.version == 1:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO checkpoints (name, version, data) VALUES (?, 1, ?)",
+            (checkpoint.name, checkpoint.data))
+    else:
+        cursor = conn.execute(
+            "UPDATE checkpoints SET version = ?, data = ? WHERE name = ? AND version = ?",
+            (checkpoint.version, checkpoint.data, checkpoint.name, checkpoint.version - 1))
+    return cursor.rowcount == 1

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from relayer.store.base import EventStore, NewRecord, VersionConflict
+from relayer.store.base import Checkpoint, EventStore, NewRecord, VersionConflict
 
 
 def rec(stream: str, version: int, data: bytes = b"{}", type_: str = "Test") -> NewRecord:
@@ -89,3 +89,57 @@ class StoreContract:
 
     async def test_ping(self, store: EventStore) -> None:
         assert await store.ping() >= 0
+
+    async def test_checkpoint_absent(self, store: EventStore) -> None:
+        assert await store.read_checkpoint("ethereum") is None
+
+    async def test_checkpoint_moves_with_records(self, store: EventStore) -> None:
+        written = await store.append([rec("chain", 1, b"e1")],
+                                     checkpoint=Checkpoint("ethereum", 1, b"block 10"))
+        assert [r.data for r in written] == [b"e1"]
+        assert await store.read_checkpoint("ethereum") == Checkpoint("ethereum", 1, b"block 10")
+        assert await store.append([], checkpoint=Checkpoint("ethereum", 2, b"block 11")) == []
+        assert await store.read_checkpoint("ethereum") == Checkpoint("ethereum", 2, b"block 11")
+        assert await store.read_checkpoint("cardano") is None
+
+    async def test_stale_checkpoint_rejects_whole_append(self, store: EventStore) -> None:
+        await store.append([], checkpoint=Checkpoint("c", 1, b"one"))
+        await store.append([], checkpoint=Checkpoint("c", 2, b"two"))
+        for stale in (1, 2, 4):
+            with pytest.raises(VersionConflict) as err:
+                await store.append([rec("chain", 1)], checkpoint=Checkpoint("c", stale, b"x"))
+            assert err.value.stream == "checkpoint:c" and err.value.version == stale
+        assert await store.read() == []
+        assert await store.read_checkpoint("c") == Checkpoint("c", 2, b"two")
+
+    async def test_record_conflict_leaves_checkpoint(self, store: EventStore) -> None:
+        await store.append([rec("chain", 1)], checkpoint=Checkpoint("c", 1, b"one"))
+        with pytest.raises(VersionConflict):
+            await store.append([rec("chain", 1)], checkpoint=Checkpoint("c", 2, b"two"))
+        assert await store.read_checkpoint("c") == Checkpoint("c", 1, b"one")
+        assert len(await store.read()) == 1
+
+    async def test_racing_checkpoint_writers_one_wins(self, store: EventStore) -> None:
+        await store.append([], checkpoint=Checkpoint("c", 1, b"start"))
+        results = await asyncio.gather(
+            *(store.append([rec(f"w{i}", 1)], checkpoint=Checkpoint("c", 2, b"w%d" % i))
+              for i in range(10)),
+            return_exceptions=True,
+        )
+        winners = [i for i, r in enumerate(results) if not isinstance(r, BaseException)]
+        assert len(winners) == 1
+        assert all(isinstance(r, VersionConflict) for r in results if isinstance(r, BaseException))
+        saved = await store.read_checkpoint("c")
+        assert saved == Checkpoint("c", 2, b"w%d" % winners[0])
+        assert [r.stream for r in await store.read()] == [f"w{winners[0]}"]
+
+    async def test_checkpoint_durable_across_reopen(self, fresh_store: EventStore,
+                                                    reopen: EventStore) -> None:
+        await fresh_store.open()
+        await fresh_store.append([rec("chain", 1)], checkpoint=Checkpoint("c", 1, bytes(300)))
+        await fresh_store.close()
+        await reopen.open()
+        try:
+            assert await reopen.read_checkpoint("c") == Checkpoint("c", 1, bytes(300))
+        finally:
+            await reopen.close()
