@@ -5,16 +5,21 @@ from __future__ import annotations
 import msgspec
 
 from relayer.errors import StoreError
-from relayer.events.types import STORED, StoredEvent
+from relayer.events.types import ORDER_EVENTS, STORED, StoredEvent
 from relayer.store.base import NewRecord, Record
 
 _encoder = msgspec.json.Encoder()
 _decoders = {name: msgspec.json.Decoder(cls) for name, cls in STORED.items()}
 
 
-def to_record(event: StoredEvent, *, version: int) -> NewRecord:
+def to_record(event: StoredEvent, *, version: int, stream: str | None = None) -> NewRecord:
+    """The record of ``event``; order events default to their order's stream."""
+    if stream is None:
+        if not isinstance(event, ORDER_EVENTS):
+            raise StoreError(f"{type(event).__name__} needs an explicit stream")
+        stream = event.order_hash
     return NewRecord(
-        stream=event.order_hash,
+        stream=stream,
         version=version,
         type=type(event).__name__,
         data=_encoder.encode(event),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from relayer.events.chain import CHAIN_EVENTS, ChainEvent
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import OrderSubmissionWire
 
@@ -40,8 +41,10 @@ class PriceUpdated:
     base_fee: int
 
 
-StoredEvent = OrderSubmitted | OrderStatusChanged
+OrderEvent = OrderSubmitted | OrderStatusChanged
+ORDER_EVENTS: tuple[type[OrderEvent], ...] = (OrderSubmitted, OrderStatusChanged)
+StoredEvent = OrderEvent | ChainEvent
 STORED: dict[str, type[StoredEvent]] = {
-    cls.__name__: cls for cls in (OrderSubmitted, OrderStatusChanged)
+    cls.__name__: cls for cls in (*ORDER_EVENTS, *CHAIN_EVENTS)
 }
 DomainEvent = StoredEvent | PriceUpdated

@@ -15,7 +15,7 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
-from relayer.events.types import OrderSubmitted, StoredEvent
+from relayer.events.types import OrderEvent, OrderSubmitted
 from relayer.orders.codec import submission_from_wire
 from relayer.orders.model import SignedOrder
 from relayer.orders.status import OrderStatus, check_transition
@@ -90,7 +90,7 @@ class OrderBook:
     def get(self, order_hash: str) -> OrderEntry | None:
         return self._by_hash.get(order_hash)
 
-    def apply(self, event: StoredEvent, position: int) -> OrderEntry:
+    def apply(self, event: OrderEvent, position: int) -> OrderEntry:
         """Fold one committed event into the book."""
         if isinstance(event, OrderSubmitted):
             entry = OrderEntry(

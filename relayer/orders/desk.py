@@ -15,7 +15,12 @@ from relayer.clock import Clock
 from relayer.errors import ConflictError, NotFoundError, SignatureError
 from relayer.events.bus import EventBus
 from relayer.events.codec import from_record, to_record
-from relayer.events.types import OrderStatusChanged, OrderSubmitted, StoredEvent
+from relayer.events.types import (
+    ORDER_EVENTS,
+    OrderEvent,
+    OrderStatusChanged,
+    OrderSubmitted,
+)
 from relayer.orders.book import OrderBook, OrderEntry
 from relayer.orders.codec import signature_from_wire, submission_to_wire
 from relayer.orders.signatures import verify_signature
@@ -62,7 +67,9 @@ class OrderDesk:
             if not records:
                 return count
             for record in records:
-                self._book.apply(from_record(record), record.position)
+                event = from_record(record)
+                if isinstance(event, ORDER_EVENTS):
+                    self._book.apply(event, record.position)
                 self.position = record.position
             count += len(records)
 
@@ -122,7 +129,7 @@ class OrderDesk:
                                 details={"order_hash": order_hash})
         return entry
 
-    async def _commit(self, events: Sequence[tuple[StoredEvent, int]]) -> list[OrderEntry]:
+    async def _commit(self, events: Sequence[tuple[OrderEvent, int]]) -> list[OrderEntry]:
         records: list[NewRecord] = [to_record(event, version=v) for event, v in events]
         written = await self._store.append(records)
         entries = []
