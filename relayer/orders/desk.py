@@ -6,7 +6,7 @@ book, and only then published on the bus.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import structlog
 
@@ -23,6 +23,7 @@ from relayer.events.types import (
 )
 from relayer.orders.book import OrderBook, OrderEntry
 from relayer.orders.codec import signature_from_wire, submission_to_wire
+from relayer.orders.funding import FundsCheck
 from relayer.orders.signatures import verify_signature
 from relayer.orders.status import CANCELLABLE, OrderStatus, check_transition
 from relayer.orders.validation import OrderValidator
@@ -45,6 +46,7 @@ class OrderDesk:
         validator: OrderValidator,
         chains: ChainRegistry,
         clock: Clock,
+        funds: Mapping[str, FundsCheck] | None = None,
     ) -> None:
         self._store = store
         self._book = book
@@ -52,6 +54,7 @@ class OrderDesk:
         self._validator = validator
         self._chains = chains
         self._clock = clock
+        self._funds = dict(funds or {})
         self.position = 0
         """Position of the last record folded into the book."""
 
@@ -78,6 +81,9 @@ class OrderDesk:
         signed = self._validator.accept(wire, now=now)
         if self._book.get(signed.order_hash) is not None:
             raise _duplicate(signed.order_hash)
+        funds = self._funds.get(signed.order.src_chain)
+        if funds is not None:
+            await funds.check(signed)
         status = (OrderStatus.ACTIVE if now >= signed.order.auction.start_time
                   else OrderStatus.PENDING)
         event = OrderSubmitted(order_hash=signed.order_hash,
