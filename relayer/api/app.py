@@ -71,6 +71,8 @@ def create_app(
         log.info("store_replayed", records=replayed, orders=len(book))
         decayer.track_all()
         unsubscribe = bus.subscribe(OrderSubmitted, decayer.on_submitted)
+        for monitor in relayer.monitors:
+            await monitor.start()
         freeze_survivors()
         scheduler = AsyncIOScheduler()
         if run_scheduler:
@@ -87,6 +89,8 @@ def create_app(
             unsubscribe()
             if run_scheduler:
                 scheduler.shutdown(wait=False)
+            for monitor in reversed(relayer.monitors):
+                await monitor.stop()
             await bus.drain()
             await store.close()
 

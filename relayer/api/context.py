@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from relayer.auction.gas import BaseFeeSource
 from relayer.auction.quote import PriceSource
 from relayer.chains.registry import ChainRegistry
+from relayer.chains.status import ChainMonitor
 from relayer.clock import Clock
 from relayer.config import Settings
 from relayer.events.bus import EventBus
@@ -25,3 +26,5 @@ class Relayer:
     base_fee: BaseFeeSource
     prices: PriceSource
     started_at: float
+    monitors: tuple[ChainMonitor, ...] = ()
+    """The chain monitors the lifespan starts and stops (none when no chain is followed)."""
