@@ -1,0 +1,1 @@
+"""Cardano: validator data and compiled scripts, and the escrow monitor."""
