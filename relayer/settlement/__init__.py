@@ -1,0 +1,1 @@
+"""Settlement: when a maker's secret may be released, and the fills that get there."""

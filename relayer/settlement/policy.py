@@ -1,0 +1,224 @@
+"""The secret-reveal policy of ARCHITECTURE section 5, one named check per rule.
+
+Pure functions of what the relayer indexed itself: the order, the two escrows
+as the monitors saw them, their confirmations, the time. ``evaluate`` runs
+every check and returns every reason that holds the secret back, so a
+resolver sees all that is wrong at once; the secret may be released only
+when there is none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from relayer.events.chain import EscrowCreated
+from relayer.orders.model import SignedOrder
+from relayer.orders.timelocks import Stage, Timelocks
+
+
+class Withheld(StrEnum):
+    """Why a secret is not released (yet); stable codes shown in a fill's status."""
+
+    # Rule 1: the source escrow exists and matches the order.
+    SRC_ESCROW_MISSING = "SRC_ESCROW_MISSING"
+    SRC_ORDER_HASH_MISMATCH = "SRC_ORDER_HASH_MISMATCH"
+    SRC_HASHLOCK_MISMATCH = "SRC_HASHLOCK_MISMATCH"
+    SRC_MAKER_MISMATCH = "SRC_MAKER_MISMATCH"
+    SRC_TOKEN_MISMATCH = "SRC_TOKEN_MISMATCH"
+    SRC_AMOUNT_MISMATCH = "SRC_AMOUNT_MISMATCH"
+    SRC_SAFETY_DEPOSIT_MISMATCH = "SRC_SAFETY_DEPOSIT_MISMATCH"
+    SRC_TIMELOCKS_MISMATCH = "SRC_TIMELOCKS_MISMATCH"
+    # Rule 2: the destination escrow pays the maker what the auction required.
+    DST_ESCROW_MISSING = "DST_ESCROW_MISSING"
+    DST_HASHLOCK_MISMATCH = "DST_HASHLOCK_MISMATCH"
+    DST_RECEIVER_MISMATCH = "DST_RECEIVER_MISMATCH"
+    DST_TOKEN_MISMATCH = "DST_TOKEN_MISMATCH"
+    DST_AMOUNT_TOO_LOW = "DST_AMOUNT_TOO_LOW"
+    DST_SAFETY_DEPOSIT_TOO_LOW = "DST_SAFETY_DEPOSIT_TOO_LOW"
+    DST_TAKER_MISMATCH = "DST_TAKER_MISMATCH"
+    DST_CANCELS_LATE = "DST_CANCELS_LATE"
+    # Rule 3: both creations are final and the destination's finality lock began.
+    SRC_NOT_FINAL = "SRC_NOT_FINAL"
+    DST_NOT_FINAL = "DST_NOT_FINAL"
+    DST_FINALITY_LOCK = "DST_FINALITY_LOCK"
+    # Rule 4: enough time remains to withdraw to the maker.
+    DST_CANCELLATION_TOO_CLOSE = "DST_CANCELLATION_TOO_CLOSE"
+    # Rule 5: the order is not cancelled and the secret was not released before.
+    ORDER_CANCELLED = "ORDER_CANCELLED"
+    SECRET_ALREADY_RELEASED = "SECRET_ALREADY_RELEASED"
+
+
+class Parties(Protocol):
+    """Compares parties as chain-native text (addresses, key hashes)."""
+
+    def same(self, chain: str, a: str, b: str) -> bool:
+        """``a`` and ``b`` name the same party on ``chain``."""
+
+    def same_resolver(self, src_chain: str, src_taker: str,
+                      dst_chain: str, dst_taker: str) -> bool:
+        """The two takers belong to one resolver (across chains: a registered pair)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """An escrow creation as indexed, with how deeply it is buried now."""
+
+    escrow: EscrowCreated
+    confirmations: int
+    """Blocks from the escrow's block to the tip, counting its own (1 = in the tip)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FillFacts:
+    signed: SignedOrder
+    secret_index: int
+    fill_amount: int
+    """The making amount this fill moved into the source escrow."""
+    required_dst_amount: int
+    """What the auction required for this fill when the source escrow was created."""
+    src: Sighting | None
+    dst: Sighting | None
+    now: int
+    order_cancelled: bool
+    secret_released: bool
+
+    @property
+    def secret_hash(self) -> str:
+        return "0x" + self.signed.secret_hashes[self.secret_index].hex()
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySettings:
+    confirmations: dict[str, int]
+    """The confirmation depth each chain needs before an escrow counts as final."""
+    safety_margin: int
+    """Seconds that must remain before the destination escrow's cancellation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    reasons: tuple[Withheld, ...]
+
+    @property
+    def release(self) -> bool:
+        return not self.reasons
+
+
+Check = Callable[[FillFacts, PolicySettings, Parties], list[Withheld]]
+
+
+def stage_start(escrow: EscrowCreated, stage: Stage) -> int:
+    """Absolute time (POSIX seconds) at which ``stage`` begins for ``escrow``."""
+    timelocks, deployed_at = Timelocks.unpack(escrow.immutables.timelocks)
+    return deployed_at + timelocks.offsets()[stage]
+
+
+def source_escrow_matches(facts: FillFacts, settings: PolicySettings,
+                          parties: Parties) -> list[Withheld]:
+    """Rule 1: order hash, hashlock (or this fill's leaf), maker, token, amount,
+    safety deposit and timelock offsets."""
+    if facts.src is None:
+        return [Withheld.SRC_ESCROW_MISSING]
+    order, src = facts.signed.order, facts.src.escrow.immutables
+    chain = order.src_chain
+    reasons = []
+    if src.order_hash.lower() != facts.signed.order_hash.lower():
+        reasons.append(Withheld.SRC_ORDER_HASH_MISMATCH)
+    if src.hashlock.lower() != facts.secret_hash:
+        reasons.append(Withheld.SRC_HASHLOCK_MISMATCH)
+    if not parties.same(chain, src.maker, order.maker):
+        reasons.append(Withheld.SRC_MAKER_MISMATCH)
+    if not parties.same(chain, src.token, order.maker_asset):
+        reasons.append(Withheld.SRC_TOKEN_MISMATCH)
+    if src.amount != facts.fill_amount or not 0 < src.amount <= order.making_amount:
+        reasons.append(Withheld.SRC_AMOUNT_MISMATCH)
+    if src.safety_deposit != order.src_safety_deposit:
+        reasons.append(Withheld.SRC_SAFETY_DEPOSIT_MISMATCH)
+    if Timelocks.unpack(src.timelocks)[0] != order.timelocks:
+        reasons.append(Withheld.SRC_TIMELOCKS_MISMATCH)
+    return reasons
+
+
+def destination_escrow_matches(facts: FillFacts, settings: PolicySettings,
+                               parties: Parties) -> list[Withheld]:
+    """Rule 2: same hashlock, pays the receiver at least the auction amount in the
+    taker asset, carries the deposit, same resolver, cancels no later than the source."""
+    if facts.dst is None:
+        return [Withheld.DST_ESCROW_MISSING]
+    order, dst = facts.signed.order, facts.dst.escrow.immutables
+    chain = order.dst_chain
+    reasons = []
+    if dst.hashlock.lower() != facts.secret_hash:
+        reasons.append(Withheld.DST_HASHLOCK_MISMATCH)
+    if not parties.same(chain, dst.maker, order.receiver):
+        reasons.append(Withheld.DST_RECEIVER_MISMATCH)
+    if not parties.same(chain, dst.token, order.taker_asset):
+        reasons.append(Withheld.DST_TOKEN_MISMATCH)
+    if dst.amount < facts.required_dst_amount:
+        reasons.append(Withheld.DST_AMOUNT_TOO_LOW)
+    if dst.safety_deposit < order.dst_safety_deposit:
+        reasons.append(Withheld.DST_SAFETY_DEPOSIT_TOO_LOW)
+    if facts.src is not None:
+        src = facts.src.escrow
+        if not parties.same_resolver(order.src_chain, src.immutables.taker, chain, dst.taker):
+            reasons.append(Withheld.DST_TAKER_MISMATCH)
+        if (stage_start(facts.dst.escrow, Stage.DST_CANCELLATION)
+                > stage_start(src, Stage.SRC_CANCELLATION)):
+            reasons.append(Withheld.DST_CANCELS_LATE)
+    return reasons
+
+
+def both_final(facts: FillFacts, settings: PolicySettings,
+               parties: Parties) -> list[Withheld]:
+    """Rule 3: the confirmation depth is reached on each chain and the destination's
+    finality lock (DstWithdrawal) has begun."""
+    order = facts.signed.order
+    reasons = []
+    if facts.src is None or facts.src.confirmations < settings.confirmations[order.src_chain]:
+        reasons.append(Withheld.SRC_NOT_FINAL)
+    if facts.dst is None or facts.dst.confirmations < settings.confirmations[order.dst_chain]:
+        reasons.append(Withheld.DST_NOT_FINAL)
+    if facts.dst is None or facts.now < stage_start(facts.dst.escrow, Stage.DST_WITHDRAWAL):
+        reasons.append(Withheld.DST_FINALITY_LOCK)
+    return reasons
+
+
+def time_remains(facts: FillFacts, settings: PolicySettings,
+                 parties: Parties) -> list[Withheld]:
+    """Rule 4: the resolver still has the safety margin to withdraw to the maker."""
+    if facts.dst is None:
+        return [Withheld.DST_CANCELLATION_TOO_CLOSE]
+    cancellation = stage_start(facts.dst.escrow, Stage.DST_CANCELLATION)
+    if facts.now + settings.safety_margin >= cancellation:
+        return [Withheld.DST_CANCELLATION_TOO_CLOSE]
+    return []
+
+
+def not_cancelled_nor_released(facts: FillFacts, settings: PolicySettings,
+                               parties: Parties) -> list[Withheld]:
+    """Rule 5: the order is not cancelled and this secret was not released already."""
+    reasons = []
+    if facts.order_cancelled:
+        reasons.append(Withheld.ORDER_CANCELLED)
+    if facts.secret_released:
+        reasons.append(Withheld.SECRET_ALREADY_RELEASED)
+    return reasons
+
+
+RULES: tuple[Check, ...] = (
+    source_escrow_matches,
+    destination_escrow_matches,
+    both_final,
+    time_remains,
+    not_cancelled_nor_released,
+)
+
+
+def evaluate(facts: FillFacts, settings: PolicySettings, parties: Parties) -> Verdict:
+    reasons: list[Withheld] = []
+    for rule in RULES:
+        reasons.extend(rule(facts, settings, parties))
+    return Verdict(tuple(reasons))
