@@ -23,10 +23,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--store-url")
     check = commands.add_parser("check-config", help="validate the configuration and exit")
     check.add_argument("--config")
+    keys = commands.add_parser("keys", help="manage resolver API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser(
+        "create", help="make a new API key: prints the key once and the line to store")
+    create.add_argument("--scopes", required=True,
+                        help="comma-separated: read, secrets, webhooks, admin")
+    create.add_argument("--signing", action="store_true",
+                        help="also allow HMAC-signed requests with this key")
+    create.add_argument("--note", default="", help="a label kept with the key")
     devnet = commands.add_parser("devnet", help="run the whole local system")
     devnet.add_argument("--config")
     devnet.add_argument("--port", type=int)
     args = parser.parse_args(argv)
+    if args.command == "keys":
+        from relayer.security.cli import create_key
+
+        return create_key(scopes=args.scopes, signing=args.signing, note=args.note)
     if args.command == "devnet":
         from relayer.devnet import stack
 
@@ -50,6 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"relayer: configuration error: {exc.message}", file=sys.stderr)
         return 2
     if args.command == "check-config":
+        from relayer.security.keys import KeyRegistry
+
+        try:
+            KeyRegistry.from_settings(settings.security)
+        except ConfigError as exc:
+            print(f"relayer: configuration error: {exc.message}", file=sys.stderr)
+            return 2
         print("configuration ok")
         return 0
     return serve_forever(settings)

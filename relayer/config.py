@@ -9,6 +9,7 @@ startup with a ``ConfigError`` naming the key.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 import tomllib
 import types
@@ -33,6 +34,8 @@ class ServerSettings:
     max_body_bytes: int = 65_536
     gc_freeze_seconds: float = 1.0
     """How often long-lived objects are moved out of the GC's sight (0: never)."""
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Proxies whose ``X-Forwarded-For`` names the client (uvicorn's setting; ``*``: any)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,45 @@ class AuctionSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CorsSettings:
+    allow_origins: tuple[str, ...] = ()
+    """Browser origins allowed to call the API; empty: no CORS headers at all."""
+    allow_methods: tuple[str, ...] = ("GET", "POST", "DELETE")
+    allow_headers: tuple[str, ...] = (
+        "content-type", "authorization", "x-api-key", "x-request-id", "x-relayer-key-id",
+        "x-relayer-timestamp", "x-relayer-nonce", "x-relayer-signature",
+    )
+    max_age: int = 600
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitSettings:
+    enabled: bool = True
+    per_ip_rate: float = 20.0
+    """Requests a second refilled to each client address without an API key."""
+    per_ip_burst: int = 60
+    per_key_rate: float = 100.0
+    """Requests a second refilled to each API key."""
+    per_key_burst: int = 300
+    exempt_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    """Client networks without a per-address limit (API keys are still limited)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    api_keys_file: str = ""
+    """JSON lines of hashed keys (``relayer keys create``); empty: no keys."""
+    require_signatures: bool = False
+    """Refuse plain API keys: every authenticated request must be HMAC-signed."""
+    signature_window_seconds: int = 300
+    """How far a signed request's timestamp may be from now; nonces are kept this long."""
+    hsts_seconds: int = 0
+    """``Strict-Transport-Security`` max-age; 0 leaves it to the TLS proxy."""
+    cors: CorsSettings = field(default_factory=CorsSettings)
+    rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: str = ".data"
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -143,6 +185,7 @@ class Settings:
     quote: QuoteSettings = field(default_factory=QuoteSettings)
     auction: AuctionSettings = field(default_factory=AuctionSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
 
     @property
     def store_url(self) -> str:
@@ -292,6 +335,7 @@ def _check(settings: Settings) -> None:
          "must start with sqlite:/// or postgresql://")
     need(settings.auction.tick_seconds > 0, "auction.tick_seconds", "must be positive")
     need(settings.log.format in ("console", "json"), "log.format", "must be console or json")
+    _check_security(settings.security)
     need(settings.log.level in ("debug", "info", "warning", "error"), "log.level",
          "must be debug, info, warning or error")
     eth, ada = settings.chains.ethereum, settings.chains.cardano
@@ -329,3 +373,23 @@ def _check(settings: Settings) -> None:
              "must be in (0, 10000]")
         need(preset.order_lifetime > preset.start_delay + preset.auction_duration,
              f"{key}.order_lifetime", "must outlast the auction")
+
+
+def _check_security(security: SecuritySettings) -> None:
+    def need(ok: bool, key: str, message: str) -> None:
+        if not ok:
+            raise ConfigError(f"security.{key} {message}", details={"key": f"security.{key}"})
+
+    limits = security.rate_limit
+    need(security.signature_window_seconds > 0, "signature_window_seconds", "must be positive")
+    need(security.hsts_seconds >= 0, "hsts_seconds", "must not be negative")
+    need(security.cors.max_age >= 0, "cors.max_age", "must not be negative")
+    need(limits.per_ip_rate > 0, "rate_limit.per_ip_rate", "must be positive")
+    need(limits.per_key_rate > 0, "rate_limit.per_key_rate", "must be positive")
+    need(limits.per_ip_burst >= 1, "rate_limit.per_ip_burst", "must be at least 1")
+    need(limits.per_key_burst >= 1, "rate_limit.per_key_burst", "must be at least 1")
+    for network in limits.exempt_networks:
+        try:
+            ipaddress.ip_network(network)
+        except ValueError:
+            need(False, "rate_limit.exempt_networks", f"has a bad network {network!r}")

@@ -10,13 +10,14 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from relayer.api.admin import AdminRoutes
+from relayer.api.auth import on_security_error
 from relayer.api.context import Relayer
 from relayer.api.errors import on_http_error, on_relayer_error, on_unexpected_error
 from relayer.api.health import HealthRoutes
-from relayer.api.limits import BodyLimitMiddleware
+from relayer.api.middleware import middleware_stack
 from relayer.api.openapi import OpenAPIRoute
 from relayer.api.orders import OrderRoutes
 from relayer.api.quote import QuoteRoutes
@@ -33,6 +34,8 @@ from relayer.memory import freeze_survivors
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
 from relayer.orders.validation import OrderValidator
+from relayer.security.errors import SecurityError
+from relayer.security.keys import KeyRegistry
 from relayer.store import EventStore, open_store
 
 log = structlog.get_logger(__name__)
@@ -55,12 +58,13 @@ def create_app(
     bus = EventBus()
     book = OrderBook()
     validator = OrderValidator.from_settings(settings, chains)
+    keys = KeyRegistry.from_settings(settings.security)
     desk = OrderDesk(store=store, book=book, bus=bus, validator=validator, chains=chains,
                      clock=clock)
     relayer = Relayer(
         settings=settings, store=store, bus=bus, chains=chains, desk=desk, clock=clock,
         base_fee=ethereum or StaticBaseFee(eth.base_fee), prices=StaticPriceSource(),
-        started_at=time.monotonic(),
+        started_at=time.monotonic(), auth=keys,
     )
     decayer = Decayer(desk, clock)
 
@@ -97,6 +101,7 @@ def create_app(
     orders = OrderRoutes(relayer)
     quote = QuoteRoutes(relayer)
     health = HealthRoutes(relayer)
+    admin = AdminRoutes(keys)
     routes = [
         Route("/api/orders", orders.submit, methods=["POST"]),
         Route("/api/orders", orders.list, methods=["GET"]),
@@ -108,13 +113,16 @@ def create_app(
         Route("/health/live", health.live, methods=["GET"]),
         Route("/health/ready", health.ready, methods=["GET"]),
         Route("/health", health.status, methods=["GET"]),
+        Route("/api/admin/keys", admin.list_keys, methods=["GET"]),
+        Route("/api/admin/keys/reload", admin.reload_keys, methods=["POST"]),
     ]
     routes.append(Route("/openapi.json", OpenAPIRoute().endpoint, methods=["GET"]))
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(BodyLimitMiddleware, max_bytes=settings.server.max_body_bytes)],
+        middleware=middleware_stack(settings, keys=keys, clock=clock),
         exception_handlers={
             RelayerError: on_relayer_error,
+            SecurityError: on_security_error,
             HTTPException: on_http_error,
             Exception: on_unexpected_error,
         },

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from relayer.auction.gas import BaseFeeSource
 from relayer.auction.quote import PriceSource
@@ -12,6 +12,8 @@ from relayer.clock import Clock
 from relayer.config import Settings
 from relayer.events.bus import EventBus
 from relayer.orders.desk import OrderDesk
+from relayer.security.keys import KeyRegistry
+from relayer.security.principal import Authenticator
 from relayer.store.base import EventStore
 
 
@@ -28,3 +30,5 @@ class Relayer:
     started_at: float
     monitors: tuple[ChainMonitor, ...] = ()
     """The chain monitors the lifespan starts and stops (none when no chain is followed)."""
+    auth: Authenticator = field(default_factory=KeyRegistry)
+    """Turns a presented API key into a principal (``security.api_keys_file``)."""

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from relayer import __version__
+from relayer.api.admin import KeyList, KeysReloaded
 from relayer.api.errors import ErrorBody
 from relayer.api.quote import QuoteView
 from relayer.api.views import OrderList, OrderView, PriceView, SubmitResult
@@ -88,6 +89,10 @@ OPERATIONS = [
     ]),
     Operation("get", "/health/live", "Liveness", HealthStatus, errors=()),
     Operation("get", "/health/ready", "Readiness", Readiness, errors=(503,)),
+    Operation("get", "/api/admin/keys", "List API keys (admin scope; never the keys)",
+              KeyList, errors=(401, 403, 429)),
+    Operation("post", "/api/admin/keys/reload", "Re-read the API keys file (admin scope)",
+              KeysReloaded, errors=(401, 403, 429, 500)),
 ]
 
 
