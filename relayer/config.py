@@ -138,6 +138,24 @@ class AuctionSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SettlementSettings:
+    """When secrets are released (ARCHITECTURE section 5) and how they are held."""
+
+    safety_margin_seconds: int = 60
+    """Time that must remain before the destination escrow's cancellation for a release."""
+    custody_keys: str = ""
+    """X25519 private keys (hex, comma-separated; the first is active) for secrets in
+    custody: from the environment (``RELAYER_SETTLEMENT_CUSTODY_KEYS``) only."""
+    custody_keys_file: str = ""
+    """Else a file with one key per line; empty: ``<data_dir>/custody-keys``, created
+    (mode 0600) on first start."""
+    resolvers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Each resolver's address per chain (``[settlement.resolvers.NAME] ethereum = "0x.."
+    cardano = "<key hash>"``): how the source and destination takers are known to be
+    one resolver."""
+
+
+@dataclass(frozen=True, slots=True)
 class CorsSettings:
     allow_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the API; empty: no CORS headers at all."""
@@ -186,6 +204,7 @@ class Settings:
     auction: AuctionSettings = field(default_factory=AuctionSettings)
     log: LogSettings = field(default_factory=LogSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    settlement: SettlementSettings = field(default_factory=SettlementSettings)
 
     @property
     def store_url(self) -> str:

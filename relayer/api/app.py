@@ -15,6 +15,7 @@ from starlette.routing import Route
 from relayer.api.admin import AdminRoutes
 from relayer.api.auth import on_security_error
 from relayer.api.context import Relayer
+from relayer.api.custody import CustodyRoutes
 from relayer.api.errors import on_http_error, on_relayer_error, on_unexpected_error
 from relayer.api.health import HealthRoutes
 from relayer.api.middleware import middleware_stack
@@ -36,6 +37,7 @@ from relayer.orders.desk import OrderDesk
 from relayer.orders.validation import OrderValidator
 from relayer.security.errors import SecurityError
 from relayer.security.keys import KeyRegistry
+from relayer.settlement.custody import CustodyKeyring
 from relayer.store import EventStore, open_store
 
 log = structlog.get_logger(__name__)
@@ -57,7 +59,10 @@ def create_app(
     eth = settings.chains.ethereum
     bus = EventBus()
     book = OrderBook()
-    validator = OrderValidator.from_settings(settings, chains)
+    custody = CustodyKeyring.load(keys=settings.settlement.custody_keys,
+                                  keys_file=settings.settlement.custody_keys_file,
+                                  data_dir=settings.data_dir)
+    validator = OrderValidator.from_settings(settings, chains, custody)
     keys = KeyRegistry.from_settings(settings.security)
     desk = OrderDesk(store=store, book=book, bus=bus, validator=validator, chains=chains,
                      clock=clock)
@@ -110,6 +115,7 @@ def create_app(
         Route("/api/orders/{order_hash}", orders.cancel, methods=["DELETE"]),
         Route("/api/orders/{order_hash}/auction", orders.auction, methods=["GET"]),
         Route("/api/quote", quote.quote, methods=["GET"]),
+        Route("/api/custody/keys", CustodyRoutes(custody).keys, methods=["GET"]),
         Route("/health/live", health.live, methods=["GET"]),
         Route("/health/ready", health.ready, methods=["GET"]),
         Route("/health", health.status, methods=["GET"]),

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from relayer import __version__
 from relayer.api.admin import KeyList, KeysReloaded
+from relayer.api.custody import CustodyKeys
 from relayer.api.errors import ErrorBody
 from relayer.api.quote import QuoteView
 from relayer.api.views import OrderList, OrderView, PriceView, SubmitResult
@@ -87,6 +88,8 @@ OPERATIONS = [
         _q("amount", "making amount in base units (decimal string)", required=True),
         _q("parts", "number of parts for partial fills", {"type": "integer", "minimum": 1}),
     ]),
+    Operation("get", "/api/custody/keys", "Keys to seal secrets to for custody mode",
+              CustodyKeys, errors=()),
     Operation("get", "/health/live", "Liveness", HealthStatus, errors=()),
     Operation("get", "/health/ready", "Readiness", Readiness, errors=(503,)),
     Operation("get", "/api/admin/keys", "List API keys (admin scope; never the keys)",

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from relayer.auction.details import AuctionDetails, AuctionPoint
-from relayer.orders.model import CoseSignature, MakerSignature, Order, SignedOrder, UtxoRef
+from relayer.orders.model import (
+    CoseSignature,
+    Custody,
+    MakerSignature,
+    Order,
+    SignedOrder,
+    UtxoRef,
+)
 from relayer.orders.timelocks import Timelocks
 from relayer.orders.wire import (
     AuctionPointWire,
     AuctionWire,
     CoseSignatureWire,
+    CustodyWire,
     OrderSubmissionWire,
     OrderWire,
     Signature,
@@ -81,7 +89,22 @@ def submission_to_wire(signed: SignedOrder) -> OrderSubmissionWire:
         secret_hashes=["0x" + h.hex() for h in signed.secret_hashes],
         signature=signature_to_wire(signed.signature),
         src_order_utxo=None if utxo is None else UtxoRefWire(tx_id=utxo.tx_id, index=utxo.index),
+        custody=custody_to_wire(signed.custody),
     )
+
+
+def custody_to_wire(custody: Custody | None) -> CustodyWire | None:
+    if custody is None:
+        return None
+    return CustodyWire(key_id=custody.key_id,
+                       sealed_secrets=["0x" + box.hex() for box in custody.sealed])
+
+
+def custody_from_wire(wire: CustodyWire | None) -> Custody | None:
+    if wire is None:
+        return None
+    return Custody(key_id=wire.key_id.lower(),
+                   sealed=tuple(bytes.fromhex(box[2:]) for box in wire.sealed_secrets))
 
 
 def submission_from_wire(order_hash: str, wire: OrderSubmissionWire) -> SignedOrder:
@@ -93,4 +116,5 @@ def submission_from_wire(order_hash: str, wire: OrderSubmissionWire) -> SignedOr
         signature=signature_from_wire(wire.signature),
         secret_hashes=tuple(bytes.fromhex(h[2:]) for h in wire.secret_hashes),
         src_order_utxo=None if utxo is None else UtxoRef(tx_id=utxo.tx_id, index=utxo.index),
+        custody=custody_from_wire(wire.custody),
     )

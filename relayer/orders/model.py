@@ -54,6 +54,14 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class Custody:
+    """Secrets sealed to the relayer's custody key ``key_id``, in secret-index order."""
+
+    key_id: str
+    sealed: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SignedOrder:
     """An order that passed validation, with everything that came with it."""
 
@@ -62,3 +70,4 @@ class SignedOrder:
     signature: MakerSignature
     secret_hashes: tuple[bytes, ...]
     src_order_utxo: UtxoRef | None = None
+    custody: Custody | None = None

@@ -10,12 +10,13 @@ from __future__ import annotations
 from relayer.chains.registry import Chain, ChainKind, ChainRegistry, ParsedAddress
 from relayer.config import Settings
 from relayer.errors import ValidationError
-from relayer.orders.codec import auction_from_wire, signature_from_wire
+from relayer.orders.codec import auction_from_wire, custody_from_wire, signature_from_wire
 from relayer.orders.merkle import merkle_root
-from relayer.orders.model import Order, SignedOrder, UtxoRef
+from relayer.orders.model import Custody, Order, SignedOrder, UtxoRef
 from relayer.orders.signatures import verify_signature
 from relayer.orders.timelocks import Timelocks
 from relayer.orders.wire import OrderSubmissionWire, OrderWire
+from relayer.settlement.custody import CustodyKeyring
 from relayer.signing.eip712 import Domain, OrderStruct, order_digest
 
 _U256 = 1 << 256
@@ -23,20 +24,22 @@ _CARDANO_VALUE_MAX = (1 << 63) - 1
 
 
 class OrderValidator:
-    def __init__(self, chains: ChainRegistry, domain: Domain, *, max_parts: int) -> None:
+    def __init__(self, chains: ChainRegistry, domain: Domain, *, max_parts: int,
+                 custody: CustodyKeyring | None = None) -> None:
         self._chains = chains
         self._domain = domain
         self._max_parts = max_parts
+        self._custody = custody
 
     @classmethod
-    def from_settings(cls, settings: Settings, chains: ChainRegistry | None = None
-                      ) -> OrderValidator:
+    def from_settings(cls, settings: Settings, chains: ChainRegistry | None = None,
+                      custody: CustodyKeyring | None = None) -> OrderValidator:
         """The validator for a deployment: its chains and the factory's EIP-712 domain."""
         eth = settings.chains.ethereum
         domain = Domain(chain_id=eth.chain_id,
                         verifying_contract=bytes.fromhex(eth.escrow_factory[2:]))
         return cls(chains or ChainRegistry.from_settings(settings.chains), domain,
-                   max_parts=settings.quote.max_parts)
+                   max_parts=settings.quote.max_parts, custody=custody)
 
     @property
     def domain(self) -> Domain:
@@ -54,7 +57,18 @@ class OrderValidator:
             )
         src = self._chains.get(order.src_chain, field="order.src_chain")
         verify_signature(src.kind, bytes.fromhex(signed.order_hash[2:]), signed.signature, maker)
+        if signed.custody is not None:
+            self._check_custody(signed.custody, signed.secret_hashes)
         return signed
+
+    def _check_custody(self, custody: Custody, secret_hashes: tuple[bytes, ...]) -> None:
+        """Every sealed box opens with one of our keys and holds its hash's secret."""
+        if self._custody is None:
+            raise ValidationError("this relayer does not hold secrets in custody",
+                                  code="CUSTODY_UNAVAILABLE", details={"field": "custody"})
+        for index, (sealed, secret_hash) in enumerate(
+                zip(custody.sealed, secret_hashes, strict=True)):
+            self._custody.open(custody.key_id, sealed, secret_hash=secret_hash, index=index)
 
     def parse(self, wire: OrderSubmissionWire) -> SignedOrder:
         """Check everything but time and the signature; compute the order hash."""
@@ -79,9 +93,15 @@ class OrderValidator:
             raise ValidationError("src_order_utxo is only for Cardano-source orders",
                                   code="VALIDATION_ERROR",
                                   details={"field": "src_order_utxo"})
+        custody = custody_from_wire(wire.custody)
+        if custody is not None and len(custody.sealed) != len(secret_hashes):
+            raise ValidationError(
+                "custody.sealed_secrets must hold one sealed secret per secret hash",
+                code="INVALID_SEALED_SECRETS",
+                details={"field": "custody.sealed_secrets", "expected": len(secret_hashes)})
         signed = SignedOrder(
             order=order, order_hash=order_hash, signature=signature_from_wire(wire.signature),
-            secret_hashes=secret_hashes, src_order_utxo=utxo,
+            secret_hashes=secret_hashes, src_order_utxo=utxo, custody=custody,
         )
         return signed, maker
 

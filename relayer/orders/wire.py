@@ -84,11 +84,24 @@ class UtxoRefWire(msgspec.Struct, forbid_unknown_fields=True):
     index: Annotated[int, Meta(ge=0, le=(1 << 16) - 1)]
 
 
+SealedSecret = Annotated[str, Meta(pattern=r"^0x[0-9a-fA-F]{160}$",
+                                   description="a 32-byte secret in a sealed box (80 bytes)")]
+
+
+class CustodyWire(msgspec.Struct, forbid_unknown_fields=True):
+    """The maker's secrets sealed to the relayer's custody key (docs/protocol.md)."""
+
+    key_id: Hex32
+    sealed_secrets: Annotated[list[SealedSecret], Meta(min_length=1,
+                                                       max_length=(1 << 16) + 1)]
+
+
 class OrderSubmissionWire(msgspec.Struct, forbid_unknown_fields=True):
     order: OrderWire
     secret_hashes: Annotated[list[Hex32], Meta(min_length=1, max_length=(1 << 16) + 1)]
     signature: Signature
     src_order_utxo: UtxoRefWire | None = None
+    custody: CustodyWire | None = None
 
 
 class CancelWire(msgspec.Struct, forbid_unknown_fields=True):
