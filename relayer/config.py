@@ -195,6 +195,45 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Webhook endpoints and deliveries (docs/webhooks.md)."""
+
+    secret_key: str = ""
+    """64 hex digits: the AES-256-GCM key that seals signing secrets at rest
+    (``RELAYER_WEBHOOKS_SECRET_KEY``); empty: read from ``secret_key_file``."""
+    secret_key_file: str = ""
+    """Empty: ``<data_dir>/webhook-secrets.key``, created (mode 0600) if missing."""
+    allow_http_loopback: bool = False
+    """Development: accept plain ``http://`` endpoints on loopback addresses."""
+    allow_private_hosts: bool = False
+    """Accept endpoints at loopback, private or reserved addresses (off: no SSRF into
+    the relayer's own network by address literal)."""
+    ca_file: str = ""
+    """Extra CA certificates (PEM) trusted for endpoints, beside the system ones."""
+    timeout_seconds: float = 10.0
+    max_attempts: int = 10
+    retry_initial_seconds: float = 2.0
+    """Delay after the first failed attempt; doubled after each further one."""
+    retry_max_seconds: float = 600.0
+    retry_jitter: float = 0.2
+    """Each delay is drawn from [(1 - jitter) * d, d]."""
+    retry_poll_seconds: float = 1.0
+    """How often due retries are picked up."""
+    queue_size: int = 10_000
+    """Matched events waiting to be recorded; beyond it an event is dropped and counted."""
+    max_pending_per_endpoint: int = 1_000
+    """Undelivered deliveries one endpoint may hold; beyond it new ones are dropped."""
+    endpoint_concurrency: int = 2
+    """Deliveries in flight at once to one endpoint."""
+    max_per_key: int = 20
+    """Webhooks one API key may register."""
+    max_makers: int = 100
+    """Makers one webhook's filter may name."""
+    history_per_endpoint: int = 1_000
+    """Finished deliveries kept in memory per endpoint for the deliveries API."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: str = ".data"
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -203,6 +242,7 @@ class Settings:
     quote: QuoteSettings = field(default_factory=QuoteSettings)
     auction: AuctionSettings = field(default_factory=AuctionSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     settlement: SettlementSettings = field(default_factory=SettlementSettings)
 
@@ -353,6 +393,7 @@ def _check(settings: Settings) -> None:
     need(url.startswith(("sqlite:///", "postgresql://", "postgres://")), "store.url",
          "must start with sqlite:/// or postgresql://")
     need(settings.auction.tick_seconds > 0, "auction.tick_seconds", "must be positive")
+    _check_webhooks(settings.webhooks)
     need(settings.log.format in ("console", "json"), "log.format", "must be console or json")
     _check_security(settings.security)
     need(settings.log.level in ("debug", "info", "warning", "error"), "log.level",
@@ -412,3 +453,24 @@ def _check_security(security: SecuritySettings) -> None:
             ipaddress.ip_network(network)
         except ValueError:
             need(False, "rate_limit.exempt_networks", f"has a bad network {network!r}")
+
+
+def _check_webhooks(webhooks: WebhookSettings) -> None:
+    def need(ok: bool, key: str, message: str) -> None:
+        if not ok:
+            raise ConfigError(f"webhooks.{key} {message}", details={"key": f"webhooks.{key}"})
+
+    if webhooks.secret_key:
+        need(re.fullmatch(r"[0-9a-fA-F]{64}", webhooks.secret_key) is not None, "secret_key",
+             "must be 64 hex digits")
+    need(webhooks.timeout_seconds > 0, "timeout_seconds", "must be positive")
+    need(1 <= webhooks.max_attempts <= 50, "max_attempts", "must be in [1, 50]")
+    need(webhooks.retry_initial_seconds > 0, "retry_initial_seconds", "must be positive")
+    need(webhooks.retry_max_seconds >= webhooks.retry_initial_seconds, "retry_max_seconds",
+         "must be at least retry_initial_seconds")
+    need(0 <= webhooks.retry_jitter <= 1, "retry_jitter", "must be in [0, 1]")
+    need(webhooks.retry_poll_seconds > 0, "retry_poll_seconds", "must be positive")
+    for key in ("queue_size", "max_pending_per_endpoint", "endpoint_concurrency",
+                "max_per_key", "history_per_endpoint"):
+        need(getattr(webhooks, key) >= 1, key, "must be at least 1")
+    need(webhooks.max_makers >= 0, "max_makers", "must not be negative")

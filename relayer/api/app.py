@@ -22,6 +22,7 @@ from relayer.api.middleware import middleware_stack
 from relayer.api.openapi import OpenAPIRoute
 from relayer.api.orders import OrderRoutes
 from relayer.api.quote import QuoteRoutes
+from relayer.api.webhooks import WebhookRoutes
 from relayer.auction.decayer import Decayer
 from relayer.auction.gas import BaseFeeSource, StaticBaseFee
 from relayer.auction.quote import StaticPriceSource
@@ -30,6 +31,7 @@ from relayer.clock import Clock, SystemClock
 from relayer.config import Settings
 from relayer.errors import RelayerError
 from relayer.events.bus import EventBus
+from relayer.events.public import PublicEvents
 from relayer.events.types import OrderSubmitted
 from relayer.memory import freeze_survivors
 from relayer.orders.book import OrderBook
@@ -39,6 +41,7 @@ from relayer.security.errors import SecurityError
 from relayer.security.keys import KeyRegistry
 from relayer.settlement.custody import CustodyKeyring
 from relayer.store import EventStore, open_store
+from relayer.webhooks.runtime import Webhooks
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +75,8 @@ def create_app(
         started_at=time.monotonic(), auth=keys,
     )
     decayer = Decayer(desk, clock)
+    webhooks = Webhooks(settings=settings, store=store, clock=clock, chains=chains,
+                        public=PublicEvents(book, relayer.base_fee))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -82,11 +87,15 @@ def create_app(
         unsubscribe = bus.subscribe(OrderSubmitted, decayer.on_submitted)
         for monitor in relayer.monitors:
             await monitor.start()
+        await webhooks.start(bus)
         freeze_survivors()
         scheduler = AsyncIOScheduler()
         if run_scheduler:
             scheduler.add_job(decayer.tick, "interval", seconds=settings.auction.tick_seconds,
                               id="auction_tick", max_instances=1, coalesce=True)
+            scheduler.add_job(webhooks.run_due, "interval",
+                              seconds=settings.webhooks.retry_poll_seconds,
+                              id="webhook_retries", max_instances=1, coalesce=True)
             if settings.server.gc_freeze_seconds > 0:
                 scheduler.add_job(freeze_survivors, "interval",
                                   seconds=settings.server.gc_freeze_seconds, id="gc_freeze",
@@ -100,12 +109,14 @@ def create_app(
                 scheduler.shutdown(wait=False)
             for monitor in reversed(relayer.monitors):
                 await monitor.stop()
+            await webhooks.stop()
             await bus.drain()
             await store.close()
 
     orders = OrderRoutes(relayer)
     quote = QuoteRoutes(relayer)
     health = HealthRoutes(relayer)
+    hooks = WebhookRoutes(webhooks)
     admin = AdminRoutes(keys)
     routes = [
         Route("/api/orders", orders.submit, methods=["POST"]),
@@ -115,6 +126,11 @@ def create_app(
         Route("/api/orders/{order_hash}", orders.cancel, methods=["DELETE"]),
         Route("/api/orders/{order_hash}/auction", orders.auction, methods=["GET"]),
         Route("/api/quote", quote.quote, methods=["GET"]),
+        Route("/api/webhooks", hooks.register, methods=["POST"]),
+        Route("/api/webhooks", hooks.list, methods=["GET"]),
+        Route("/api/webhooks/{id}", hooks.get, methods=["GET"]),
+        Route("/api/webhooks/{id}", hooks.delete, methods=["DELETE"]),
+        Route("/api/webhooks/{id}/deliveries", hooks.deliveries, methods=["GET"]),
         Route("/api/custody/keys", CustodyRoutes(custody).keys, methods=["GET"]),
         Route("/health/live", health.live, methods=["GET"]),
         Route("/health/ready", health.ready, methods=["GET"]),
@@ -136,4 +152,5 @@ def create_app(
     )
     app.state.relayer = relayer
     app.state.decayer = decayer
+    app.state.webhooks = webhooks
     return app

@@ -17,6 +17,13 @@ from relayer.api.quote import QuoteView
 from relayer.api.views import OrderList, OrderView, PriceView, SubmitResult
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import CancelWire, OrderSubmissionWire
+from relayer.webhooks.wire import (
+    DeliveryList,
+    WebhookCreated,
+    WebhookList,
+    WebhookRequest,
+    WebhookView,
+)
 
 _REF = "#/components/schemas/{name}"
 
@@ -96,6 +103,23 @@ OPERATIONS = [
               KeyList, errors=(401, 403, 429)),
     Operation("post", "/api/admin/keys/reload", "Re-read the API keys file (admin scope)",
               KeysReloaded, errors=(401, 403, 429, 500)),
+    Operation("post", "/api/webhooks", "Register a webhook endpoint (webhooks scope); the"
+              " signing secret is shown once", WebhookCreated, status=201,
+              request=WebhookRequest, errors=(400, 401, 403, 409, 413, 415, 429)),
+    Operation("get", "/api/webhooks", "The caller's webhooks (webhooks scope)", WebhookList,
+              errors=(401, 403, 429)),
+    Operation("get", "/api/webhooks/{id}", "One of the caller's webhooks", WebhookView,
+              params=[_p("id", "webhook id")], errors=(401, 403, 404, 429)),
+    Operation("delete", "/api/webhooks/{id}", "Delete a webhook; its pending deliveries stop",
+              WebhookView, params=[_p("id", "webhook id")], errors=(401, 403, 404, 409, 429)),
+    Operation("get", "/api/webhooks/{id}/deliveries", "A webhook's deliveries, newest first,"
+              " with every attempt", DeliveryList, params=[
+                  _p("id", "webhook id"),
+                  _q("status", "pending, delivered or failed"),
+                  _q("cursor", "next_cursor of the previous page"),
+                  _q("limit", "page size",
+                     {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
+              ], errors=(400, 401, 403, 404, 429)),
 ]
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from relayer.events.chain import CHAIN_EVENTS, ChainEvent
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import OrderSubmissionWire
+from relayer.webhooks.records import WEBHOOK_RECORDS, WebhookRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +44,8 @@ class PriceUpdated:
 
 OrderEvent = OrderSubmitted | OrderStatusChanged
 ORDER_EVENTS: tuple[type[OrderEvent], ...] = (OrderSubmitted, OrderStatusChanged)
-StoredEvent = OrderEvent | ChainEvent
+StoredEvent = OrderEvent | ChainEvent | WebhookRecord
 STORED: dict[str, type[StoredEvent]] = {
-    cls.__name__: cls for cls in (*ORDER_EVENTS, *CHAIN_EVENTS)
+    cls.__name__: cls for cls in (*ORDER_EVENTS, *CHAIN_EVENTS, *WEBHOOK_RECORDS)
 }
 DomainEvent = StoredEvent | PriceUpdated

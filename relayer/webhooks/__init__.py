@@ -1,0 +1,1 @@
+"""Webhooks: signed HTTPS pushes of public events to registered endpoints (docs/webhooks.md)."""

@@ -1,0 +1,80 @@
+"""The webhooks part as ``create_app`` wires it: registry, rules, dispatcher and their lifecycle."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+
+from relayer.chains.registry import ChainRegistry
+from relayer.clock import Clock
+from relayer.config import Settings
+from relayer.events.bus import EventBus
+from relayer.events.public import PublicEvents
+from relayer.store.base import EventStore
+from relayer.webhooks.dispatcher import WebhookDispatcher
+from relayer.webhooks.journal import DeliveryJournal
+from relayer.webhooks.registry import WebhookRegistry
+from relayer.webhooks.sealing import SecretBox, load_key
+from relayer.webhooks.transport import HttpxTransport, Transport
+from relayer.webhooks.validation import RegistrationRules
+
+log = structlog.get_logger(__name__)
+
+
+class Webhooks:
+    def __init__(self, *, settings: Settings, store: EventStore, clock: Clock,
+                 chains: ChainRegistry, public: PublicEvents,
+                 transport: Transport | None = None, rng: random.Random | None = None) -> None:
+        hooks = settings.webhooks
+        self._settings = settings
+        self._store = store
+        self._clock = clock
+        self._transport = transport
+        self._rng = rng
+        self._public = public
+        self.rules = RegistrationRules(hooks, chains)
+        self._registry: WebhookRegistry | None = None
+        self._dispatcher: WebhookDispatcher | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    @property
+    def registry(self) -> WebhookRegistry:
+        if self._registry is None:
+            raise RuntimeError("webhooks are not started")
+        return self._registry
+
+    @property
+    def dispatcher(self) -> WebhookDispatcher:
+        if self._dispatcher is None:
+            raise RuntimeError("webhooks are not started")
+        return self._dispatcher
+
+    async def start(self, bus: EventBus) -> None:
+        """Load the sealing key, replay registrations and deliveries, subscribe to the bus."""
+        hooks = self._settings.webhooks
+        key = load_key(hooks.secret_key, hooks.secret_key_file,
+                       str(Path(self._settings.data_dir)))
+        registry = WebhookRegistry(store=self._store, box=SecretBox(key), clock=self._clock,
+                                   max_per_key=hooks.max_per_key)
+        await registry.rebuild()
+        transport = self._transport or HttpxTransport(timeout=hooks.timeout_seconds,
+                                                      ca_file=hooks.ca_file)
+        dispatcher = WebhookDispatcher(
+            registry=registry, journal=DeliveryJournal(self._store), transport=transport,
+            public=self._public, clock=self._clock, settings=hooks, rng=self._rng)
+        self._registry, self._dispatcher = registry, dispatcher
+        await dispatcher.start()
+        self._unsubscribe = bus.subscribe(None, dispatcher.on_event)
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._dispatcher is not None:
+            await self._dispatcher.stop(timeout)
+
+    async def run_due(self) -> int:
+        return await self.dispatcher.run_due()
