@@ -28,12 +28,20 @@ class ChainStatus:
     """Failed RPC calls since start."""
     detail: str = ""
     """Why the monitor is degraded, if it is; empty when healthy."""
+    head_height: int | None = None
+    """The tip's block height when ``head`` counts slots (Cardano); confirmations are
+    counted in blocks. ``None``: ``head`` is already a block number."""
 
     @property
     def lag(self) -> int | None:
         if self.head is None or self.processed is None:
             return None
         return max(self.head - self.processed, 0)
+
+    @property
+    def tip_height(self) -> int | None:
+        """The tip's block number or height, for counting confirmations."""
+        return self.head_height if self.head_height is not None else self.head
 
     @property
     def healthy(self) -> bool:
