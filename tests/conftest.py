@@ -12,6 +12,8 @@ from relayer.clock import FakeClock
 from relayer.orders.validation import OrderValidator
 from tests.factories import NOW, make_settings, make_validator
 
+pytest_plugins = ["tests.pg"]
+
 
 @pytest.fixture
 def clock() -> FakeClock:

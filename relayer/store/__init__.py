@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 from relayer.errors import ConfigError
-from relayer.store.base import Checkpoint, EventStore, NewRecord, Record, VersionConflict
+from relayer.store.base import (
+    Checkpoint,
+    EventStore,
+    LogFeed,
+    NewRecord,
+    Record,
+    VersionConflict,
+)
 
 
-def open_store(url: str) -> EventStore:
-    """The store backend for ``url`` (not yet opened)."""
+def open_store(url: str, *, pool_size: int = 8, poll_seconds: float = 1.0) -> EventStore:
+    """The store backend for ``url`` (not yet opened).
+
+    ``pool_size`` and ``poll_seconds`` (how often a follower reads the log when
+    no notification arrives) apply to PostgreSQL.
+    """
     if url.startswith("sqlite:///"):
         from relayer.store.sqlite import SQLiteEventStore
 
         return SQLiteEventStore(url.removeprefix("sqlite:///"))
+    if url.startswith(("postgresql://", "postgres://")):
+        from relayer.store.postgres import PostgresEventStore
+
+        return PostgresEventStore(url, pool_size=pool_size, poll_seconds=poll_seconds)
     raise ConfigError(f"store.url: no backend for {url.split(':', 1)[0]!r} yet",
                       details={"key": "store.url"})
 
 
-__all__ = ["Checkpoint", "EventStore", "NewRecord", "Record", "VersionConflict", "open_store"]
+__all__ = ["Checkpoint", "EventStore", "LogFeed", "NewRecord", "Record", "VersionConflict",
+           "open_store"]

@@ -14,9 +14,9 @@ advance it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from relayer.errors import ConflictError
 
@@ -32,7 +32,8 @@ class NewRecord:
 @dataclass(frozen=True, slots=True)
 class Record:
     position: int
-    """Global order of commitment, from 1, without gaps within one append."""
+    """Global order of commitment, from 1, without gaps: ``n + 1`` is the commit after ``n``
+    (so a reader that sees ``n + 1`` has seen everything before it)."""
     stream: str
     version: int
     type: str
@@ -93,3 +94,18 @@ class EventStore(Protocol):
 
     async def ping(self) -> float:
         """Round-trip a trivial query; the seconds it took."""
+
+
+@runtime_checkable
+class LogFeed(Protocol):
+    """A store whose log can be followed as any process appends to it."""
+
+    def follow(self, after: int) -> AsyncIterator[Record]:
+        """Every record with ``position > after`` in position order, then each new one
+        as it is committed (by this process or another), for ever."""
+        ...
+
+    @property
+    def schema_version(self) -> int:
+        """The version of the store's schema (the newest migration applied)."""
+        ...

@@ -14,7 +14,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ from relayer.store.base import (
     VersionConflict,
     checkpoint_stream,
 )
+from relayer.store.feed import CommitSignal, tail
 
 log = structlog.get_logger(__name__)
 
@@ -48,9 +49,11 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     data    BLOB    NOT NULL
 );
 """
+_SCHEMA_VERSION = 1
 _MAX_BATCH = 512
 _STOP = object()
 _CHECKPOINT_SECONDS = 1.0
+_FOLLOW_POLL_SECONDS = 1.0
 
 
 class SQLiteEventStore:
@@ -63,6 +66,7 @@ class SQLiteEventStore:
         self._reader_lock = threading.Lock()
         self._checkpointer: threading.Thread | None = None
         self._closing = threading.Event()
+        self.signal = CommitSignal()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -107,7 +111,20 @@ class SQLiteEventStore:
             raise StoreError("store is not open")
         done: Future[list[Record]] = Future()
         self._queue.put(_Append(list(records), checkpoint, done))
-        return await asyncio.wrap_future(done)
+        written = await asyncio.wrap_future(done)
+        if written:
+            self.signal.fire(written[-1].position)
+        return written
+
+    async def follow(self, after: int) -> AsyncIterator[Record]:
+        # One process owns the file, so its own appends are the only signal needed.
+        async for record in tail(self.read, self.signal, after,
+                                 poll_seconds=_FOLLOW_POLL_SECONDS):
+            yield record
+
+    @property
+    def schema_version(self) -> int:
+        return _SCHEMA_VERSION
 
     async def read_checkpoint(self, name: str) -> Checkpoint | None:
         rows = await self._query(

@@ -7,7 +7,21 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from relayer.store.base import Checkpoint, EventStore, NewRecord, VersionConflict
+from relayer.store.base import (
+    Checkpoint,
+    EventStore,
+    LogFeed,
+    NewRecord,
+    Record,
+    VersionConflict,
+)
+
+FOLLOW_DEADLINE = 10.0
+
+
+async def next_record(feed: AsyncIterator[Record]) -> Record:
+    """The next followed record, or fail after a deadline (a missed wake-up shows as slow)."""
+    return await asyncio.wait_for(anext(feed), FOLLOW_DEADLINE)
 
 
 def rec(stream: str, version: int, data: bytes = b"{}", type_: str = "Test") -> NewRecord:
@@ -143,3 +157,32 @@ class StoreContract:
             assert await reopen.read_checkpoint("c") == Checkpoint("c", 1, bytes(300))
         finally:
             await reopen.close()
+
+    async def test_positions_have_no_gaps(self, store: EventStore) -> None:
+        """Position n + 1 is the next commit after n, even when appends fail or race."""
+        await store.append([rec("a", 1)])
+        with pytest.raises(VersionConflict):
+            await store.append([rec("b", 1), rec("a", 1)])
+        with pytest.raises(VersionConflict):
+            await store.append([rec("c", 1)], checkpoint=Checkpoint("k", 5, b""))
+        await asyncio.gather(*(store.append([rec(f"r{i}", 1), rec(f"r{i}", 2)])
+                               for i in range(20)), return_exceptions=True)
+        await store.append([rec("z", 1)])
+        positions = [r.position for r in await store.read(limit=1000)]
+        assert positions == list(range(1, 43))
+        assert await store.last_position() == 42
+
+    async def test_follow_yields_the_log_then_new_commits(self, store: EventStore) -> None:
+        assert isinstance(store, LogFeed)
+        assert store.schema_version >= 1
+        first = await store.append([rec("a", 1, b"1"), rec("a", 2, b"2")])
+        feed = store.follow(after=first[0].position)
+        try:
+            assert (await next_record(feed)).data == b"2"
+            pending = asyncio.ensure_future(next_record(feed))
+            (later,) = await store.append([rec("b", 1, b"3")])
+            assert await pending == later
+            await store.append([rec("c", 1, b"4"), rec("c", 2, b"5")])
+            assert [(await next_record(feed)).data for _ in range(2)] == [b"4", b"5"]
+        finally:
+            await feed.aclose()
