@@ -32,7 +32,6 @@ from relayer.config import Settings
 from relayer.errors import RelayerError
 from relayer.events.bus import EventBus
 from relayer.events.public import PublicEvents
-from relayer.events.types import OrderSubmitted
 from relayer.memory import freeze_survivors
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
@@ -74,7 +73,7 @@ def create_app(
         base_fee=ethereum or StaticBaseFee(eth.base_fee), prices=StaticPriceSource(),
         started_at=time.monotonic(), auth=keys,
     )
-    decayer = Decayer(desk, clock)
+    decayer = Decayer(desk, clock, bus=bus, base_fee=relayer.base_fee)
     webhooks = Webhooks(settings=settings, store=store, clock=clock, chains=chains,
                         public=PublicEvents(book, relayer.base_fee))
 
@@ -84,7 +83,7 @@ def create_app(
         replayed = await desk.rebuild()
         log.info("store_replayed", records=replayed, orders=len(book))
         decayer.track_all()
-        unsubscribe = bus.subscribe(OrderSubmitted, decayer.on_submitted)
+        unsubscribe = decayer.attach()
         for monitor in relayer.monitors:
             await monitor.start()
         await webhooks.start(bus)

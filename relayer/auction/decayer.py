@@ -1,25 +1,32 @@
-"""The scheduled auction job: starts auctions on time and expires orders at their deadline.
+"""The scheduled auction job: price ticks, auction starts and deadlines.
 
-Due times sit in two heaps (auction starts, deadlines), fed from the order
-book at startup and from ``OrderSubmitted`` events after, so a tick costs only
-what is due, not a scan of every order. ``tick`` is a plain coroutine: tests
-call it with a fake clock; in the app an apscheduler ``AsyncIOScheduler``
-runs it every ``auction.tick_seconds``.
+Each tick first moves orders whose auction starts to ``active`` and those
+past their deadline to ``expired`` (due times sit in two heaps, fed from the
+order book at startup and from ``OrderSubmitted`` events after), then asks the
+price board (``relayer.auction.board``) which taking amounts changed and
+publishes one ``PriceUpdated`` per change. ``tick`` is a plain coroutine: tests
+call it with a fake clock; in the app an apscheduler ``AsyncIOScheduler`` runs
+it every ``auction.tick_seconds``.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
 
+from relayer.auction.board import PriceBoard
+from relayer.auction.gas import BaseFeeSource
 from relayer.clock import Clock
 from relayer.errors import ConflictError
-from relayer.events.types import OrderSubmitted
+from relayer.events.bus import EventBus
+from relayer.events.types import OrderStatusChanged, OrderSubmitted, PriceUpdated
 from relayer.orders.book import OrderEntry
 from relayer.orders.desk import OrderDesk
-from relayer.orders.status import OPEN, OrderStatus
+from relayer.orders.status import OPEN, TERMINAL, OrderStatus
 
 log = structlog.get_logger(__name__)
 
@@ -28,24 +35,53 @@ log = structlog.get_logger(__name__)
 class TickResult:
     started: int
     expired: int
+    prices: int = 0
+    """Orders whose taking amount changed (one ``PriceUpdated`` each)."""
 
 
 class Decayer:
-    def __init__(self, desk: OrderDesk, clock: Clock) -> None:
+    def __init__(self, desk: OrderDesk, clock: Clock, *, bus: EventBus,
+                 base_fee: BaseFeeSource) -> None:
         self._desk = desk
         self._clock = clock
+        self._bus = bus
+        self._base_fee = base_fee
+        self._board = PriceBoard()
         self._starts: list[tuple[int, int, str]] = []
         self._deadlines: list[tuple[int, int, str]] = []
+
+    @property
+    def board(self) -> PriceBoard:
+        return self._board
+
+    def price(self, order_hash: str) -> PriceUpdated | None:
+        """The last price published for ``order_hash`` (``None`` before its first tick)."""
+        return self._board.price(order_hash)
 
     def track_all(self) -> None:
         """Schedule every open order in the book (after the log is replayed)."""
         for entry in self._desk.book.with_status(OPEN):
             self._track(entry)
 
+    def attach(self) -> Callable[[], None]:
+        """Follow new orders and status changes on the bus; returns the detach function."""
+        detach = [self._bus.subscribe(OrderSubmitted, self.on_submitted),
+                  self._bus.subscribe(OrderStatusChanged, self.on_status_changed)]
+
+        def detach_all() -> None:
+            for d in detach:
+                d()
+
+        return detach_all
+
     def on_submitted(self, event: OrderSubmitted) -> None:
         entry = self._desk.book.get(event.order_hash)
         if entry is not None:
             self._track(entry)
+
+    def on_status_changed(self, event: OrderStatusChanged) -> None:
+        if event.new in TERMINAL:
+            self._board.forget(event.order_hash)
 
     def _track(self, entry: OrderEntry) -> None:
         order = entry.signed.order
@@ -53,6 +89,7 @@ class Decayer:
             heapq.heappush(self._starts,
                            (order.auction.start_time, entry.position, entry.order_hash))
         heapq.heappush(self._deadlines, (order.deadline, entry.position, entry.order_hash))
+        self._board.track(entry.order_hash, order.taking_amount, order.auction)
 
     async def tick(self) -> TickResult:
         now = int(self._clock.now())
@@ -60,7 +97,24 @@ class Decayer:
                                     "deadline_passed")
         started = await self._drain(self._starts, now + 1, OrderStatus.ACTIVE,
                                     "auction_started")
-        return TickResult(started=started, expired=expired)
+        prices = self._publish_prices(now)
+        return TickResult(started=started, expired=expired, prices=prices)
+
+    def _publish_prices(self, now: int) -> int:
+        # Synchronous from here to the end: a tick allocates one short-lived event per
+        # changed price and no cycles, so collections during it would only waste time.
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            changed = self._board.tick(now, self._base_fee.base_fee())
+            publish = self._bus.publish
+            for event in changed:
+                publish(event)
+        finally:
+            if paused:
+                gc.enable()
+        return len(changed)
 
     async def _drain(self, heap: list[tuple[int, int, str]], before: int,
                      target: OrderStatus, reason: str) -> int:

@@ -6,11 +6,21 @@ import httpx
 from starlette.applications import Starlette
 
 from relayer.api.app import create_app
+from relayer.auction import AuctionDetails, AuctionPoint, rate_bump, taking_amount
 from relayer.clock import FakeClock
-from relayer.events.types import OrderStatusChanged
+from relayer.events.types import OrderStatusChanged, PriceUpdated
+from relayer.orders.signer import cancel_digest_of, sign_evm
 from relayer.orders.status import OrderStatus
-from relayer.orders.wire import AuctionWire
-from tests.factories import NOW, make_settings, submission, to_json
+from relayer.orders.validation import OrderValidator
+from relayer.orders.wire import AuctionWire, CancelWire
+from tests.factories import EVM_MAKER_KEY, NOW, make_settings, submission, to_json
+
+DETAILS = AuctionDetails(start_time=NOW, duration=180, initial_rate_bump=500_000,
+                         points=(AuctionPoint(250_000, 60),))
+
+
+def cancel_wire(validator: OrderValidator, order_hash: str) -> CancelWire:
+    return CancelWire(signature=sign_evm(cancel_digest_of(validator, order_hash), EVM_MAKER_KEY))
 
 
 async def test_tick_starts_auctions_and_expires_orders(
@@ -63,3 +73,53 @@ async def test_cancelled_order_is_not_expired(client: httpx.AsyncClient, app: St
     await desk.transition(entry.order_hash, OrderStatus.CANCELLED, reason="test")
     clock.advance(60)
     assert (await app.state.decayer.tick()).expired == 0
+
+
+async def test_tick_publishes_a_price_only_when_the_taking_amount_changes(
+    client: httpx.AsyncClient, app: Starlette, clock: FakeClock
+) -> None:
+    prices: list[PriceUpdated] = []
+    app.state.relayer.bus.subscribe(PriceUpdated, prices.append)
+    desk = app.state.relayer.desk
+    moving = await desk.submit(submission(salt="1"))
+    # A minimum of 3 units: every bump below 50 % rounds to the same taking amount.
+    flat = await desk.submit(submission(salt="2", taking_amount="3"))
+    decayer = app.state.decayer
+
+    assert (await decayer.tick()).prices == 2  # first prices of new orders
+    assert {p.order_hash: p.taking_amount for p in prices} == {
+        moving.order_hash: taking_amount(190_000_000, DETAILS, NOW), flat.order_hash: 4}
+    prices.clear()
+    for second in range(1, 180):
+        clock.advance(1)
+        await decayer.tick()
+        (price,) = prices
+        assert (price.order_hash, price.at, price.rate_bump, price.taking_amount,
+                price.base_fee) == (
+            moving.order_hash, NOW + second, rate_bump(DETAILS, NOW + second),
+            taking_amount(190_000_000, DETAILS, NOW + second), 0)
+        assert decayer.price(moving.order_hash) == price
+        prices.clear()
+    clock.advance(1)  # the auction's end: both fall to their minimum
+    assert (await decayer.tick()).prices == 2
+    assert {p.order_hash: p.taking_amount for p in prices} == {
+        moving.order_hash: 190_000_000, flat.order_hash: 3}
+    prices.clear()
+    clock.advance(100)
+    assert (await decayer.tick()).prices == 0 and prices == []
+    got = (await client.get(f"/api/orders/{moving.order_hash}")).json()
+    assert got["price"]["taking_amount"] == "190000000"
+
+
+async def test_terminal_orders_leave_the_price_board(app: Starlette, clock: FakeClock,
+                                                     validator: OrderValidator) -> None:
+    desk = app.state.relayer.desk
+    decayer = app.state.decayer
+    entry = await desk.submit(submission())
+    await decayer.tick()
+    assert len(decayer.board) == 1
+    await desk.cancel(entry.order_hash, cancel_wire(validator, entry.order_hash))
+    assert len(decayer.board) == 0
+    clock.advance(1)
+    assert (await decayer.tick()).prices == 0
+    assert decayer.price(entry.order_hash) is None
