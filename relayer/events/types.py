@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relayer.events.chain import CHAIN_EVENTS, ChainEvent
+from relayer.events.settlement import SETTLEMENT_EVENTS, FillStatusChanged, SecretReleased
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import OrderSubmissionWire
 from relayer.webhooks.records import WEBHOOK_RECORDS, WebhookRecord
@@ -44,8 +45,9 @@ class PriceUpdated:
 
 OrderEvent = OrderSubmitted | OrderStatusChanged
 ORDER_EVENTS: tuple[type[OrderEvent], ...] = (OrderSubmitted, OrderStatusChanged)
-StoredEvent = OrderEvent | ChainEvent | WebhookRecord
+StoredEvent = OrderEvent | ChainEvent | WebhookRecord | FillStatusChanged | SecretReleased
 STORED: dict[str, type[StoredEvent]] = {
-    cls.__name__: cls for cls in (*ORDER_EVENTS, *CHAIN_EVENTS, *WEBHOOK_RECORDS)
+    cls.__name__: cls for cls in (*ORDER_EVENTS, *CHAIN_EVENTS, *WEBHOOK_RECORDS,
+                                *SETTLEMENT_EVENTS)
 }
 DomainEvent = StoredEvent | PriceUpdated

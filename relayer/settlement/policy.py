@@ -110,9 +110,10 @@ class Verdict:
 Check = Callable[[FillFacts, PolicySettings, Parties], list[Withheld]]
 
 
-def stage_start(escrow: EscrowCreated, stage: Stage) -> int:
-    """Absolute time (POSIX seconds) at which ``stage`` begins for ``escrow``."""
-    timelocks, deployed_at = Timelocks.unpack(escrow.immutables.timelocks)
+def stage_start(packed_timelocks: int, stage: Stage) -> int:
+    """Absolute time (POSIX seconds) at which ``stage`` begins for an escrow whose
+    immutables carry ``packed_timelocks``."""
+    timelocks, deployed_at = Timelocks.unpack(packed_timelocks)
     return deployed_at + timelocks.offsets()[stage]
 
 
@@ -165,8 +166,8 @@ def destination_escrow_matches(facts: FillFacts, settings: PolicySettings,
         src = facts.src.escrow
         if not parties.same_resolver(order.src_chain, src.immutables.taker, chain, dst.taker):
             reasons.append(Withheld.DST_TAKER_MISMATCH)
-        if (stage_start(facts.dst.escrow, Stage.DST_CANCELLATION)
-                > stage_start(src, Stage.SRC_CANCELLATION)):
+        if (stage_start(facts.dst.escrow.immutables.timelocks, Stage.DST_CANCELLATION)
+                > stage_start(src.immutables.timelocks, Stage.SRC_CANCELLATION)):
             reasons.append(Withheld.DST_CANCELS_LATE)
     return reasons
 
@@ -181,7 +182,9 @@ def both_final(facts: FillFacts, settings: PolicySettings,
         reasons.append(Withheld.SRC_NOT_FINAL)
     if facts.dst is None or facts.dst.confirmations < settings.confirmations[order.dst_chain]:
         reasons.append(Withheld.DST_NOT_FINAL)
-    if facts.dst is None or facts.now < stage_start(facts.dst.escrow, Stage.DST_WITHDRAWAL):
+    dst = facts.dst
+    if dst is None or facts.now < stage_start(dst.escrow.immutables.timelocks,
+                                              Stage.DST_WITHDRAWAL):
         reasons.append(Withheld.DST_FINALITY_LOCK)
     return reasons
 
@@ -190,8 +193,8 @@ def time_remains(facts: FillFacts, settings: PolicySettings,
                  parties: Parties) -> list[Withheld]:
     """Rule 4: the resolver still has the safety margin to withdraw to the maker."""
     if facts.dst is None:
-        return [Withheld.DST_CANCELLATION_TOO_CLOSE]
-    cancellation = stage_start(facts.dst.escrow, Stage.DST_CANCELLATION)
+        return []  # rule 2 already holds the secret back
+    cancellation = stage_start(facts.dst.escrow.immutables.timelocks, Stage.DST_CANCELLATION)
     if facts.now + settings.safety_margin >= cancellation:
         return [Withheld.DST_CANCELLATION_TOO_CLOSE]
     return []

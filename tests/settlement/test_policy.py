@@ -21,8 +21,8 @@ Spoil = Callable[[Fill], Fill]
 
 
 def dst_cancels_late(fill: Fill) -> Fill:
-    src_cancel = stage_start(fill.src, Stage.SRC_CANCELLATION)
-    dst_cancel = stage_start(fill.dst, Stage.DST_CANCELLATION)
+    src_cancel = stage_start(fill.src.immutables.timelocks, Stage.SRC_CANCELLATION)
+    dst_cancel = stage_start(fill.dst.immutables.timelocks, Stage.DST_CANCELLATION)
     late = fill.dst.immutables.timelocks + ((src_cancel - dst_cancel + 1) << (32 * 6))
     return fill.with_dst(timelocks=late)
 
@@ -79,7 +79,7 @@ def test_each_spoiled_rule_withholds_with_its_reason(name: str) -> None:
 
 def test_safety_margin_boundary() -> None:
     fill = good_fill()
-    cancellation = stage_start(fill.dst, Stage.DST_CANCELLATION)
+    cancellation = stage_start(fill.dst.immutables.timelocks, Stage.DST_CANCELLATION)
     last_ok = cancellation - SETTINGS.safety_margin - 1
     assert reasons(Fill(**{**vars(fill), "now": last_ok})) == set()
     assert reasons(Fill(**{**vars(fill), "now": last_ok + 1})) == {
@@ -88,7 +88,7 @@ def test_safety_margin_boundary() -> None:
 
 def test_finality_lock_boundary() -> None:
     fill = good_fill()
-    begins = stage_start(fill.dst, Stage.DST_WITHDRAWAL)
+    begins = stage_start(fill.dst.immutables.timelocks, Stage.DST_WITHDRAWAL)
     assert reasons(Fill(**{**vars(fill), "now": begins})) == set()
     assert reasons(Fill(**{**vars(fill), "now": begins - 1})) == {W.DST_FINALITY_LOCK}
 

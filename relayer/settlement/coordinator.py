@@ -1,0 +1,524 @@
+"""The settlement coordinator: one state machine per fill, driven by chain events.
+
+It reads only the order book, the escrow projection (both fed from the log),
+the chain monitors' tips and the clock. Every change it makes is an event in
+the log, written before it is published: a fill's status (with the reasons a
+secret is withheld) and, at most once per secret, its release. The release
+is fenced by the store itself (stream ``secret:<order>:<index>``, version 1),
+so neither a restart nor a second coordinator can release a secret twice.
+
+Evaluations run one at a time (``_lock``): a chain event or a tick marks
+orders to look at, and each look derives every fill of the order afresh from
+the facts, so a late, duplicated or reverted event needs no special case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import structlog
+
+from relayer.auction.curve import fill_taking_amount
+from relayer.chains.escrows import EscrowBook, EscrowState
+from relayer.clock import Clock
+from relayer.errors import ConflictError, NotFoundError, ValidationError
+from relayer.events.bus import EventBus
+from relayer.events.chain import (
+    ChainEventReverted,
+    EscrowCancelled,
+    EscrowCreated,
+    EscrowRole,
+    EscrowWithdrawn,
+)
+from relayer.events.codec import from_record, to_record
+from relayer.events.settlement import (
+    FillStatusChanged,
+    PublicActionAvailable,
+    SecretReleased,
+    SecretShared,
+    fill_stream,
+    secret_stream,
+)
+from relayer.events.types import OrderStatusChanged
+from relayer.orders.book import OrderBook, OrderEntry
+from relayer.orders.merkle import secret_index
+from relayer.orders.model import SignedOrder
+from relayer.orders.status import TRANSITIONS, OrderStatus
+from relayer.settlement.custody import CustodyKeyring, seal_secret
+from relayer.settlement.fills import TERMINAL, FillStatus, FillView, check_transition, derive
+from relayer.settlement.policy import (
+    FillFacts,
+    Parties,
+    PolicySettings,
+    Sighting,
+    Verdict,
+    evaluate,
+)
+from relayer.signing.keccak import keccak256
+from relayer.store.base import EventStore, VersionConflict
+
+log = structlog.get_logger(__name__)
+
+_REPLAY_BATCH = 5_000
+_GAS_WORST_CASE = 1 << 128
+"""A base fee so high that the gas adjustment takes the whole rate bump: the lowest
+price the curve can ask, used as the relayer's own floor when an order has gas terms."""
+
+class OrderTransition(Protocol):
+    async def __call__(self, order_hash: str, new: OrderStatus, *, reason: str) -> object: ...
+
+
+@dataclass
+class Fill:
+    fill_id: str
+    order_hash: str
+    secret_index: int
+    status: FillStatus
+    reasons: tuple[str, ...] = ()
+    version: int = 0
+    src: EscrowState | None = None
+    dst: EscrowState | None = None
+
+
+@dataclass
+class CoordinatorStats:
+    released: dict[str, int] = field(default_factory=dict)
+    """Secrets released, by source (maker, custody, chain)."""
+    withheld: dict[str, int] = field(default_factory=dict)
+    """Fill evaluations that withheld a secret, by first reason."""
+
+
+class Coordinator:
+    def __init__(
+        self,
+        *,
+        store: EventStore,
+        bus: EventBus,
+        book: OrderBook,
+        escrows: EscrowBook,
+        custody: CustodyKeyring,
+        parties: Parties,
+        policy: PolicySettings,
+        tip_height: Callable[[str], int | None],
+        clock: Clock,
+        transition_order: OrderTransition | None = None,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._book = book
+        self._escrows = escrows
+        self._custody = custody
+        self._parties = parties
+        self._policy = policy
+        self._tip_height = tip_height
+        self._clock = clock
+        self._transition_order = transition_order
+        self._fills: dict[str, Fill] = {}
+        self._by_order: dict[str, set[str]] = {}
+        self._released: dict[tuple[str, int], SecretReleased] = {}
+        self._escrow_orders: dict[tuple[str, str], str] = {}
+        """Every escrow seen, to its order: a reversal names an escrow already gone."""
+        self._lock = asyncio.Lock()
+        self.stats = CoordinatorStats()
+
+    # -- startup ---------------------------------------------------------------------
+
+    async def rebuild(self) -> int:
+        """Fold the fills and releases of the whole log back in; records read."""
+        position, count = 0, 0
+        while True:
+            records = await self._store.read(after=position, limit=_REPLAY_BATCH)
+            if not records:
+                return count
+            for state in self._escrows:
+                self._escrow_orders[(state.chain, state.escrow)] = state.order_hash.lower()
+            for record in records:
+                position = record.position
+                if not record.stream.startswith(("fill:", "secret:")):
+                    continue
+                event = from_record(record)
+                if isinstance(event, FillStatusChanged):
+                    fill = self._fill(event.fill_id, event.order_hash, event.secret_index)
+                    fill.status = FillStatus(event.new)
+                    fill.reasons = event.reasons
+                    fill.version = record.version
+                elif isinstance(event, SecretReleased):
+                    self._released[(event.order_hash, event.secret_index)] = event
+                count += 1
+
+    def attach(self) -> Callable[[], None]:
+        """Look at an order again whenever its escrows change on a chain."""
+        unsubscribers = [
+            self._bus.subscribe(kind, self._on_chain_event)
+            for kind in (EscrowCreated, EscrowWithdrawn, EscrowCancelled, ChainEventReverted)
+        ]
+        unsubscribers.append(self._bus.subscribe(OrderStatusChanged, self._on_order_changed))
+
+        def detach() -> None:
+            for unsubscribe in unsubscribers:
+                unsubscribe()
+
+        return detach
+
+    async def _on_chain_event(self, event: object) -> None:
+        order_hash = self._order_of(event)
+        if order_hash is not None:
+            await self.evaluate(order_hash)
+
+    async def _on_order_changed(self, event: OrderStatusChanged) -> None:
+        if event.new is OrderStatus.CANCELLED and event.order_hash in self._by_order:
+            await self.evaluate(event.order_hash)
+
+    def _order_of(self, event: object) -> str | None:
+        if isinstance(event, EscrowCreated):
+            order_hash = event.immutables.order_hash.lower()
+            self._escrow_orders[(event.point.chain, event.escrow)] = order_hash
+            return order_hash
+        if isinstance(event, (EscrowWithdrawn, EscrowCancelled, ChainEventReverted)):
+            key = (event.point.chain, event.escrow)
+            state = self._escrows.get(*key)
+            if state is not None:
+                return state.order_hash.lower()
+            return self._escrow_orders.get(key)
+        return None
+
+    # -- evaluation ------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Time moves rules (finality locks, windows): look at every open fill's order."""
+        open_orders = {fill.order_hash for fill in self._fills.values()
+                       if fill.status not in TERMINAL}
+        open_orders |= {s.order_hash.lower() for s in self._escrows
+                        if s.role is EscrowRole.SRC
+                        and f"{s.chain}:{s.escrow}" not in self._fills}
+        for order_hash in sorted(open_orders):
+            await self.evaluate(order_hash)
+
+    async def evaluate(self, order_hash: str) -> list[Fill]:
+        """Derive every fill of ``order_hash`` afresh; record and act on what changed."""
+        async with self._lock:
+            return await self._evaluate(order_hash.lower())
+
+    async def _evaluate(self, order_hash: str) -> list[Fill]:
+        entry = self._book.get(order_hash)
+        if entry is None:
+            return []
+        signed, order = entry.signed, entry.signed.order
+        escrows = self._escrows.by_order(order_hash)
+        sources = [s for s in escrows if s.role is EscrowRole.SRC and s.chain == order.src_chain]
+        targets = [s for s in escrows if s.role is EscrowRole.DST and s.chain == order.dst_chain]
+        now = int(self._clock.now())
+        seen: set[str] = set()
+        filled_before = 0
+        for src in sources:
+            fill_id = f"{src.chain}:{src.escrow}"
+            seen.add(fill_id)
+            index = self._secret_index(signed, src, filled_before)
+            filled_before += max(src.immutables.amount, 0)
+            fill = self._fill(fill_id, order_hash, index)
+            fill.secret_index = index
+            await self._settle(entry, fill, src, targets, now)
+        for fill_id in sorted(self._by_order.get(order_hash, set()) - seen):
+            fill = self._fills[fill_id]
+            if fill.status not in TERMINAL and fill.status is not FillStatus.REVERTED:
+                fill.src = fill.dst = None
+                await self._record(fill, FillStatus.REVERTED, (), now)
+        await self._update_order(entry, sources)
+        return [self._fills[f] for f in sorted(self._by_order.get(order_hash, set()))]
+
+    async def _settle(self, entry: OrderEntry, fill: Fill, src: EscrowState,
+                      targets: list[EscrowState], now: int) -> None:
+        signed = entry.signed
+        await self._learn_secret_from_chain(signed, fill, src, targets)
+        released = (entry.order_hash, fill.secret_index) in self._released
+        candidates = [t for t in targets
+                      if t.immutables.hashlock.lower() == src.immutables.hashlock.lower()]
+        dst, verdict = self._best_destination(entry, fill, src, candidates, now, released)
+        fill.src, fill.dst = src, dst
+        view = FillView(
+            src=src, dst=dst, verdict=verdict, released=released, now=now,
+            src_final_depth=self._last_action_depth(src),
+            dst_final_depth=self._last_action_depth(dst) if dst is not None else 0,
+            required_depth=(self._policy.confirmations[signed.order.src_chain],
+                            self._policy.confirmations[signed.order.dst_chain]))
+        status = derive(view)
+        reasons = tuple(str(r) for r in verdict.reasons) if not released else ()
+        if status is FillStatus.READY and signed.custody is not None:
+            secret = self._custody.open(
+                signed.custody.key_id, signed.custody.sealed[fill.secret_index],
+                secret_hash=signed.secret_hashes[fill.secret_index], index=fill.secret_index)
+            if await self._release(signed, fill, secret, source="custody", now=now):
+                view = replace(view, released=True)
+                status, reasons = derive(view), ()
+        if reasons and status in (FillStatus.INVALID_ESCROW, FillStatus.SRC_SEEN,
+                                  FillStatus.VERIFIED, FillStatus.FINAL):
+            first = reasons[0]
+            self.stats.withheld[first] = self.stats.withheld.get(first, 0) + 1
+        await self._record(fill, status, reasons, now)
+
+    def _best_destination(self, entry: OrderEntry, fill: Fill, src: EscrowState,
+                          candidates: list[EscrowState], now: int, released: bool
+                          ) -> tuple[EscrowState | None, Verdict]:
+        """The destination escrow that comes closest to passing (several may claim the
+        same hashlock: a wrong one must not hide a right one)."""
+        best: tuple[EscrowState | None, Verdict] | None = None
+        options: list[EscrowState | None] = list(candidates) or [None]
+        for dst in options:
+            verdict = evaluate(self._facts(entry, fill, src, dst, now, released),
+                               self._policy, self._parties)
+            if best is None or len(verdict.reasons) < len(best[1].reasons):
+                best = (dst, verdict)
+            if verdict.release:
+                break
+        assert best is not None
+        return best
+
+    def _facts(self, entry: OrderEntry, fill: Fill, src: EscrowState,
+               dst: EscrowState | None, now: int, released: bool) -> FillFacts:
+        signed = entry.signed
+        return FillFacts(
+            signed=signed, secret_index=fill.secret_index, fill_amount=src.immutables.amount,
+            required_dst_amount=self._required_amount(signed, src),
+            src=Sighting(_as_created(src), src.confirmations(self._height(src.chain))),
+            dst=None if dst is None else Sighting(_as_created(dst),
+                                                  dst.confirmations(self._height(dst.chain))),
+            now=now,
+            order_cancelled=entry.status is OrderStatus.CANCELLED,
+            secret_released=released and self._released[
+                (entry.order_hash, fill.secret_index)].fill_id != fill.fill_id,
+        )
+
+    @staticmethod
+    def _required_amount(signed: SignedOrder, src: EscrowState) -> int:
+        """What the destination must pay for this fill: the amount the resolver committed
+        to in the source escrow (checked against the curve on chain), and never less than
+        the curve at the source escrow's creation (the whole gas adjustment taken off
+        when the order has gas terms, since the block's base fee is not indexed)."""
+        order = signed.order
+        amount = src.immutables.amount
+        if not 0 < amount <= order.making_amount:
+            return 0
+        gas = order.auction.gas_bump_estimate and order.auction.gas_price_estimate
+        floor = fill_taking_amount(order.taking_amount, order.making_amount, amount,
+                                   order.auction, src.created.timestamp,
+                                   _GAS_WORST_CASE if gas else 0)
+        promised = src.complement.amount if src.complement is not None else 0
+        return max(floor, promised)
+
+    @staticmethod
+    def _secret_index(signed: SignedOrder, src: EscrowState, filled_before: int) -> int:
+        order = signed.order
+        if order.parts == 1:
+            return 0
+        try:
+            return secret_index(filled_before, src.immutables.amount, order.making_amount,
+                                order.parts)
+        except ValueError:
+            hashlock = src.immutables.hashlock.lower()
+            for index, secret_hash in enumerate(signed.secret_hashes):
+                if "0x" + secret_hash.hex() == hashlock:
+                    return index
+            return 0
+
+    def _height(self, chain: str) -> int:
+        return self._tip_height(chain) or 0
+
+    def _last_action_depth(self, state: EscrowState) -> int:
+        point = (state.withdrawal.point if state.withdrawal is not None
+                 else state.cancellation.point if state.cancellation is not None else None)
+        if point is None:
+            return 0
+        return max(self._height(state.chain) - point.height + 1, 0)
+
+    # -- secrets ---------------------------------------------------------------------
+
+    async def _learn_secret_from_chain(self, signed: SignedOrder, fill: Fill, src: EscrowState,
+                                       targets: Iterable[EscrowState]) -> None:
+        """A withdrawal put the secret on chain: it is public, record and share it."""
+        if (signed.order_hash, fill.secret_index) in self._released:
+            return
+        expected = signed.secret_hashes[fill.secret_index]
+        for state in (src, *targets):
+            secret = state.secret
+            if secret is None:
+                continue
+            raw = bytes.fromhex(secret.removeprefix("0x"))
+            if keccak256(raw) == expected:
+                await self._release(signed, fill, raw, source="chain",
+                                    now=int(self._clock.now()))
+                return
+
+    async def _release(self, signed: SignedOrder, fill: Fill, secret: bytes, *,
+                       source: str, now: int) -> bool:
+        """Record the release (once, fenced by the store), then share the secret."""
+        key = (signed.order_hash, fill.secret_index)
+        if key in self._released:
+            return False
+        event = SecretReleased(
+            order_hash=signed.order_hash, fill_id=fill.fill_id, secret_index=fill.secret_index,
+            secret_hash="0x" + signed.secret_hashes[fill.secret_index].hex(),
+            sealed_secret=seal_secret(self._custody.active_key_id, secret).hex(),
+            source=source, at=now)
+        stream = secret_stream(signed.order_hash, fill.secret_index)
+        try:
+            await self._store.append([to_record(event, version=1, stream=stream)])
+        except VersionConflict:
+            (record,) = await self._store.read_stream(stream)
+            stored = from_record(record)
+            assert isinstance(stored, SecretReleased)
+            self._released[key] = stored
+            return False
+        self._released[key] = event
+        self.stats.released[source] = self.stats.released.get(source, 0) + 1
+        log.info("secret_released", order_hash=signed.order_hash, fill_id=fill.fill_id,
+                 secret_index=fill.secret_index, source=source)
+        self._bus.publish(event)
+        self._bus.publish(SecretShared(
+            order_hash=signed.order_hash, fill_id=fill.fill_id,
+            secret_index=fill.secret_index, secret_hash=event.secret_hash,
+            secret="0x" + secret.hex(), at=now))
+        return True
+
+    async def accept_secret(self, order_hash: str, index: int, secret: bytes) -> SecretReleased:
+        """The maker hands over secret ``index``: accepted only for a fill that is ready."""
+        order_hash = order_hash.lower()
+        async with self._lock:
+            entry = self._book.get(order_hash)
+            if entry is None:
+                raise NotFoundError("no such order", code="ORDER_NOT_FOUND",
+                                    details={"order_hash": order_hash})
+            signed = entry.signed
+            if not 0 <= index < len(signed.secret_hashes):
+                raise ValidationError("idx is not a secret index of this order",
+                                      code="INVALID_SECRET_INDEX",
+                                      details={"field": "idx",
+                                               "max": len(signed.secret_hashes) - 1})
+            if keccak256(secret) != signed.secret_hashes[index]:
+                raise ValidationError("the secret does not hash to the order's secret hash",
+                                      code="SECRET_MISMATCH", details={"field": "secret"})
+            released = self._released.get((order_hash, index))
+            if released is not None:
+                return released
+            fills = await self._evaluate(order_hash)
+            ready = [f for f in fills
+                     if f.secret_index == index and f.status is FillStatus.READY]
+            if not ready:
+                waiting = [f for f in fills if f.secret_index == index]
+                raise ConflictError(
+                    "no fill of this order is ready for that secret",
+                    code="FILL_NOT_READY",
+                    details={"fills": [{"fill_id": f.fill_id, "status": str(f.status),
+                                        "reasons": list(f.reasons)} for f in waiting]})
+            await self._release(signed, ready[0], secret, source="maker",
+                                now=int(self._clock.now()))
+            await self._evaluate(order_hash)
+            return self._released[(order_hash, index)]
+
+    def released_secrets(self, order_hash: str) -> list[tuple[SecretReleased, bytes]]:
+        """The order's released secrets, opened, by index."""
+        found = []
+        for (order, _), event in sorted(self._released.items()):
+            if order != order_hash.lower():
+                continue
+            secret = self._custody.open(self._custody_key_of(event),
+                                        bytes.fromhex(event.sealed_secret),
+                                        secret_hash=bytes.fromhex(event.secret_hash[2:]),
+                                        index=event.secret_index)
+            found.append((event, secret))
+        return found
+
+    def _custody_key_of(self, event: SecretReleased) -> str:
+        """The custody key the release was sealed to: the one that opens it."""
+        sealed = bytes.fromhex(event.sealed_secret)
+        for key in self._custody.keys():
+            try:
+                self._custody.open(key.key_id, sealed,
+                                   secret_hash=bytes.fromhex(event.secret_hash[2:]),
+                                   index=event.secret_index)
+            except ValidationError:
+                continue
+            return key.key_id
+        return self._custody.active_key_id
+
+    # -- views -----------------------------------------------------------------------
+
+    def fills(self, order_hash: str) -> list[Fill]:
+        return [self._fills[f] for f in sorted(self._by_order.get(order_hash.lower(), ()))]
+
+    def all_fills(self) -> list[Fill]:
+        return list(self._fills.values())
+
+    # -- bookkeeping -----------------------------------------------------------------
+
+    def _fill(self, fill_id: str, order_hash: str, index: int) -> Fill:
+        fill = self._fills.get(fill_id)
+        if fill is None:
+            fill = Fill(fill_id=fill_id, order_hash=order_hash, secret_index=index,
+                        status=FillStatus.SRC_SEEN)
+            self._fills[fill_id] = fill
+            self._by_order.setdefault(order_hash, set()).add(fill_id)
+        return fill
+
+    async def _record(self, fill: Fill, status: FillStatus, reasons: tuple[str, ...],
+                      now: int) -> None:
+        if fill.version > 0 and fill.status is status and fill.reasons == reasons:
+            return
+        old = fill.status if fill.version > 0 else FillStatus.SRC_SEEN
+        if fill.version > 0 and old is not status:
+            check_transition(old, status)
+        event = FillStatusChanged(order_hash=fill.order_hash, fill_id=fill.fill_id,
+                                  secret_index=fill.secret_index, old=str(old),
+                                  new=str(status), reasons=reasons, at=now)
+        try:
+            await self._store.append([to_record(event, version=fill.version + 1,
+                                                 stream=fill_stream(fill.fill_id))])
+        except VersionConflict:
+            log.warning("fill_changed_elsewhere", fill_id=fill.fill_id)
+            return
+        fill.status, fill.reasons, fill.version = status, reasons, fill.version + 1
+        log.info("fill_status_changed", order_hash=fill.order_hash, fill_id=fill.fill_id,
+                 old=str(old), new=str(status), reasons=list(reasons))
+        self._bus.publish(event)
+        if status is FillStatus.PUBLIC_WITHDRAW or status is FillStatus.PUBLIC_CANCELLATION:
+            for action, state in self._public_targets(fill, status):
+                self._bus.publish(PublicActionAvailable(
+                    order_hash=fill.order_hash, fill_id=fill.fill_id, action=action,
+                    chain=state.chain, escrow=state.escrow, at=now))
+
+    @staticmethod
+    def _public_targets(fill: Fill, status: FillStatus) -> list[tuple[str, EscrowState]]:
+        if status is FillStatus.PUBLIC_CANCELLATION:
+            return [("public_cancel", fill.src)] if fill.src is not None else []
+        return [("public_withdraw", state) for state in (fill.dst, fill.src)
+                if state is not None and state.withdrawal is None]
+
+    def public_actions(self) -> list[tuple[Fill, str, EscrowState]]:
+        actions: list[tuple[Fill, str, EscrowState]] = []
+        for fill in self._fills.values():
+            if fill.status in (FillStatus.PUBLIC_WITHDRAW, FillStatus.PUBLIC_CANCELLATION):
+                actions.extend((fill, action, state)
+                               for action, state in self._public_targets(fill, fill.status))
+        return actions
+
+    async def _update_order(self, entry: OrderEntry, sources: list[EscrowState]) -> None:
+        """Mark the order filled (partially) once its source escrows are final."""
+        if self._transition_order is None:
+            return
+        order = entry.signed.order
+        depth = self._policy.confirmations[order.src_chain]
+        final = sum(s.immutables.amount for s in sources
+                    if s.confirmations(self._height(s.chain)) >= depth)
+        target = (OrderStatus.FILLED if final >= order.making_amount
+                  else OrderStatus.PARTIALLY_FILLED if final > 0 else None)
+        if target is None or entry.status is target or target not in TRANSITIONS[entry.status]:
+            return
+        await self._transition_order(entry.order_hash, target, reason="escrows_final")
+
+
+def _as_created(state: EscrowState) -> EscrowCreated:
+    return EscrowCreated(role=state.role, escrow=state.escrow, immutables=state.immutables,
+                         complement=state.complement, point=state.created)
+
