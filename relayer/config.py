@@ -65,6 +65,24 @@ class EthereumSettings:
     finality_seconds: int = 24
     base_fee: int = 0
     """Base fee (wei) the auction uses until a chain monitor reports real ones."""
+    follow: bool = True
+    """Run the escrow monitor and the maker-funds checks against ``rpc_urls``."""
+    start_block: int = 0
+    """Where a monitor with no stored cursor starts: the factory's deployment block."""
+    poll_seconds: float = 1.0
+    """Pause between polls of the chain's head once the monitor has caught up."""
+    max_block_range: int = 2_000
+    """The most blocks one ``eth_getLogs`` asks for (halved on errors and large answers)."""
+    reorg_window: int = 128
+    """Recent block hashes kept for reorg detection; a deeper reorg stops the monitor."""
+    max_lag_blocks: int = 16
+    """Blocks the monitor may trail the head before health reports it behind."""
+    rpc_timeout_seconds: float = 10.0
+    backoff_initial_seconds: float = 0.5
+    """First pause after every RPC URL failed; doubles per failure, with jitter."""
+    backoff_max_seconds: float = 30.0
+    funds_recheck_seconds: float = 30.0
+    """How often open Ethereum-source orders have their maker's funds checked again."""
     assets: Mapping[str, AssetSettings] = field(default_factory=lambda: {
         "ETH": AssetSettings(id="0x0000000000000000000000000000000000000000", decimals=18,
                              usd_price="3000"),
@@ -401,6 +419,15 @@ def _check(settings: Settings) -> None:
     eth, ada = settings.chains.ethereum, settings.chains.cardano
     need(eth.chain_id > 0, "chains.ethereum.chain_id", "must be positive")
     need(bool(eth.rpc_urls), "chains.ethereum.rpc_urls", "must name at least one URL")
+    need(all(url.startswith(("http://", "https://")) for url in eth.rpc_urls),
+         "chains.ethereum.rpc_urls", "must be http:// or https:// URLs")
+    need(eth.start_block >= 0, "chains.ethereum.start_block", "must not be negative")
+    for key in ("poll_seconds", "rpc_timeout_seconds", "backoff_initial_seconds",
+                "backoff_max_seconds", "funds_recheck_seconds"):
+        need(getattr(eth, key) > 0, f"chains.ethereum.{key}", "must be positive")
+    need(eth.max_block_range >= 1, "chains.ethereum.max_block_range", "must be at least 1")
+    need(eth.reorg_window >= 2, "chains.ethereum.reorg_window", "must be at least 2")
+    need(eth.max_lag_blocks >= 0, "chains.ethereum.max_lag_blocks", "must not be negative")
     need(ada.network in ("testnet", "mainnet"), "chains.cardano.network",
          "must be testnet or mainnet")
     need(eth.chain_id != ada.chain_id, "chains.cardano.chain_id",

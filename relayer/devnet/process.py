@@ -47,7 +47,9 @@ class RelayerProcess:
 
     async def start(self, timeout: float = 30) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "RELAYER_LOG_LEVEL": "warning", **self.env}
+        # No chain is followed unless the caller's env asks (tests and benchmarks of the API).
+        env = {**os.environ, "RELAYER_LOG_LEVEL": "warning",
+               "RELAYER_CHAINS_ETHEREUM_FOLLOW": "false", **self.env}
         with open(self.data_dir / "stderr.log", "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "relayer", "serve", "--port", str(self.port),
