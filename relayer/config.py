@@ -97,6 +97,16 @@ class CardanoSettings:
     chain_id: int = (1 << 64) + 42
     network: str = "testnet"
     ogmios_url: str = "ws://127.0.0.1:1337"
+    follow: bool = False
+    """Run the Cardano monitor and check order locks at intake against ``ogmios_url``."""
+    sync_window: int = 100
+    """``nextBlock`` requests the monitor keeps in flight."""
+    batch_blocks: int = 500
+    """Most blocks committed in one store transaction while catching up."""
+    max_lag_slots: int = 120
+    """Slots the monitor may trail the node's tip before health calls it behind."""
+    reconnect_min_seconds: float = 0.5
+    reconnect_max_seconds: float = 30.0
     confirmations: int = 3
     safety_deposit: int = 2_000_000
     finality_seconds: int = 60
@@ -430,6 +440,13 @@ def _check(settings: Settings) -> None:
     need(eth.max_lag_blocks >= 0, "chains.ethereum.max_lag_blocks", "must not be negative")
     need(ada.network in ("testnet", "mainnet"), "chains.cardano.network",
          "must be testnet or mainnet")
+    need(ada.sync_window >= 1, "chains.cardano.sync_window", "must be at least 1")
+    need(ada.batch_blocks >= 1, "chains.cardano.batch_blocks", "must be at least 1")
+    need(ada.max_lag_slots >= 0, "chains.cardano.max_lag_slots", "must not be negative")
+    need(ada.confirmations >= 1, "chains.cardano.confirmations", "must be at least 1")
+    need(0 < ada.reconnect_min_seconds <= ada.reconnect_max_seconds,
+         "chains.cardano.reconnect_min_seconds",
+         "must be positive and at most chains.cardano.reconnect_max_seconds")
     need(eth.chain_id != ada.chain_id, "chains.cardano.chain_id",
          "must differ from chains.ethereum.chain_id")
     for chain in ("ethereum", "cardano"):

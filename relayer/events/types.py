@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from relayer.events.cardano import CARDANO_EVENTS, OrderLocked, OrderLockSpent
 from relayer.events.chain import CHAIN_EVENTS, ChainEvent
 from relayer.events.settlement import SETTLEMENT_EVENTS, FillStatusChanged, SecretReleased
 from relayer.orders.status import OrderStatus
@@ -45,9 +46,10 @@ class PriceUpdated:
 
 OrderEvent = OrderSubmitted | OrderStatusChanged
 ORDER_EVENTS: tuple[type[OrderEvent], ...] = (OrderSubmitted, OrderStatusChanged)
-StoredEvent = OrderEvent | ChainEvent | WebhookRecord | FillStatusChanged | SecretReleased
+StoredEvent = (OrderEvent | ChainEvent | OrderLocked | OrderLockSpent | WebhookRecord
+               | FillStatusChanged | SecretReleased)
 STORED: dict[str, type[StoredEvent]] = {
-    cls.__name__: cls for cls in (*ORDER_EVENTS, *CHAIN_EVENTS, *WEBHOOK_RECORDS,
-                                *SETTLEMENT_EVENTS)
+    cls.__name__: cls for cls in (*ORDER_EVENTS, *CHAIN_EVENTS, *CARDANO_EVENTS,
+                                *WEBHOOK_RECORDS, *SETTLEMENT_EVENTS)
 }
 DomainEvent = StoredEvent | PriceUpdated
