@@ -83,7 +83,8 @@ def serve_forever(settings: Settings) -> int:
     configure_logging(format=settings.log.format, level=settings.log.level)
     app = create_app(settings)
     uvicorn.run(app, host=settings.server.host, port=settings.server.port,
-                log_level="warning", access_log=False, lifespan="on",
+                log_level="warning", access_log=False, lifespan="on", log_config=None,
+                proxy_headers=True, forwarded_allow_ips=settings.server.forwarded_allow_ips,
                 timeout_graceful_shutdown=10)
     return 0
 

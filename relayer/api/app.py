@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -18,21 +18,25 @@ from relayer.api.context import Relayer
 from relayer.api.custody import CustodyRoutes
 from relayer.api.errors import on_http_error, on_relayer_error, on_unexpected_error
 from relayer.api.health import HealthRoutes
+from relayer.api.http_metrics import MetricsRoute
 from relayer.api.middleware import middleware_stack
 from relayer.api.openapi import OpenAPIRoute
 from relayer.api.orders import OrderRoutes
 from relayer.api.quote import QuoteRoutes
+from relayer.api.request_id import bind_order_hash
 from relayer.api.webhooks import WebhookRoutes
 from relayer.auction.decayer import Decayer
 from relayer.auction.gas import BaseFeeSource, StaticBaseFee
 from relayer.auction.quote import StaticPriceSource
 from relayer.chains.registry import ChainRegistry
+from relayer.chains.status import ChainMonitor
 from relayer.clock import Clock, SystemClock
 from relayer.config import Settings
 from relayer.errors import RelayerError
 from relayer.events.bus import EventBus
 from relayer.events.public import PublicEvents
 from relayer.memory import freeze_survivors
+from relayer.metrics import Metrics, TimedStore
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
 from relayer.orders.validation import OrderValidator
@@ -52,26 +56,31 @@ def create_app(
     ethereum: BaseFeeSource | None = None,
     cardano: object | None = None,
     clock: Clock | None = None,
+    monitors: Sequence[ChainMonitor] = (),
     run_scheduler: bool = True,
 ) -> Starlette:
     """Build the application; nothing starts until the lifespan runs."""
     clock = clock or SystemClock()
-    store = store or open_store(settings.store_url)
+    metrics = Metrics()
+    store = TimedStore(store or open_store(settings.store_url), metrics)
     chains = ChainRegistry.from_settings(settings.chains)
     eth = settings.chains.ethereum
     bus = EventBus()
+    bus.on_handler_error = metrics.handler_failed
     book = OrderBook()
     custody = CustodyKeyring.load(keys=settings.settlement.custody_keys,
                                   keys_file=settings.settlement.custody_keys_file,
                                   data_dir=settings.data_dir)
     validator = OrderValidator.from_settings(settings, chains, custody)
     keys = KeyRegistry.from_settings(settings.security)
+    metrics.watch_orders(book)
+    metrics.watch_monitors(tuple(monitors))
     desk = OrderDesk(store=store, book=book, bus=bus, validator=validator, chains=chains,
                      clock=clock)
     relayer = Relayer(
         settings=settings, store=store, bus=bus, chains=chains, desk=desk, clock=clock,
         base_fee=ethereum or StaticBaseFee(eth.base_fee), prices=StaticPriceSource(),
-        started_at=time.monotonic(), auth=keys,
+        started_at=time.monotonic(), auth=keys, monitors=tuple(monitors), metrics=metrics,
     )
     decayer = Decayer(desk, clock, bus=bus, base_fee=relayer.base_fee)
     webhooks = Webhooks(settings=settings, store=store, clock=clock, chains=chains,
@@ -90,7 +99,8 @@ def create_app(
         freeze_survivors()
         scheduler = AsyncIOScheduler()
         if run_scheduler:
-            scheduler.add_job(decayer.tick, "interval", seconds=settings.auction.tick_seconds,
+            scheduler.add_job(metrics.timed_tick(decayer.tick), "interval",
+                              seconds=settings.auction.tick_seconds,
                               id="auction_tick", max_instances=1, coalesce=True)
             scheduler.add_job(webhooks.run_due, "interval",
                               seconds=settings.webhooks.retry_poll_seconds,
@@ -136,11 +146,14 @@ def create_app(
         Route("/health", health.status, methods=["GET"]),
         Route("/api/admin/keys", admin.list_keys, methods=["GET"]),
         Route("/api/admin/keys/reload", admin.reload_keys, methods=["POST"]),
+        Route("/metrics", MetricsRoute(metrics, store).endpoint, methods=["GET"]),
     ]
     routes.append(Route("/openapi.json", OpenAPIRoute().endpoint, methods=["GET"]))
+    bind_order_hash(routes)
     app = Starlette(
         routes=routes,
-        middleware=middleware_stack(settings, keys=keys, clock=clock),
+        middleware=middleware_stack(settings, keys=keys, clock=clock, metrics=metrics,
+                                    routes=routes),
         exception_handlers={
             RelayerError: on_relayer_error,
             SecurityError: on_security_error,

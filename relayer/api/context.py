@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from relayer.auction.gas import BaseFeeSource
@@ -11,6 +12,7 @@ from relayer.chains.status import ChainMonitor
 from relayer.clock import Clock
 from relayer.config import Settings
 from relayer.events.bus import EventBus
+from relayer.metrics import Metrics
 from relayer.orders.desk import OrderDesk
 from relayer.security.keys import KeyRegistry
 from relayer.security.principal import Authenticator
@@ -32,3 +34,8 @@ class Relayer:
     """The chain monitors the lifespan starts and stops (none when no chain is followed)."""
     auth: Authenticator = field(default_factory=KeyRegistry)
     """Turns a presented API key into a principal (``security.api_keys_file``)."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """The app's own Prometheus registry and series (``relayer/metrics.py``)."""
+    queue_depths: dict[str, Callable[[], int]] = field(default_factory=dict)
+    """Named probes of internal queue depths, reported by ``/health``; a part that owns
+    a queue registers one when it is wired."""

@@ -47,6 +47,7 @@ class Operation:
     request: type[Any] | None = None
     params: list[dict[str, Any]] = field(default_factory=list)
     errors: tuple[int, ...] = (400,)
+    media_type: str = "application/json"
 
 
 def _q(name: str, description: str, schema: dict[str, Any] | None = None,
@@ -103,6 +104,8 @@ OPERATIONS = [
               KeyList, errors=(401, 403, 429)),
     Operation("post", "/api/admin/keys/reload", "Re-read the API keys file (admin scope)",
               KeysReloaded, errors=(401, 403, 429, 500)),
+    Operation("get", "/metrics", "Prometheus metrics (docs/metrics.md)", str, errors=(),
+              media_type="text/plain"),
     Operation("post", "/api/webhooks", "Register a webhook endpoint (webhooks scope); the"
               " signing secret is shown once", WebhookCreated, status=201,
               request=WebhookRequest, errors=(400, 401, 403, 409, 413, 415, 429)),
@@ -133,7 +136,7 @@ def build_document() -> dict[str, Any]:
     for op in OPERATIONS:
         responses: dict[str, Any] = {
             str(op.status): {"description": "success",
-                             "content": {"application/json": {"schema": by_type[op.response]}}},
+                             "content": {op.media_type: {"schema": by_type[op.response]}}},
         }
         for status in op.errors:
             responses[str(status)] = {

@@ -1,0 +1,102 @@
+"""Request context: an id for every request, bound to its log lines, and one access line.
+
+The id comes from the client's ``X-Request-ID`` when it is a sane token (so a
+proxy's id follows the request through), else a new one; it is echoed in the
+response and bound with structlog's contextvars for everything logged while
+the request runs. Routes with an ``{order_hash}`` also bind the order hash.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Sequence
+
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from relayer.api.auth import PRINCIPAL_KEY
+from relayer.api.http_metrics import route_template
+from relayer.security.principal import Principal
+
+HEADER = "X-Request-ID"
+REQUEST_ID_KEY = "relayer.request_id"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+log = structlog.get_logger(__name__)
+
+
+def request_id_from(headers: Headers) -> str:
+    offered = headers.get(HEADER.lower(), "")
+    return offered if _SANE_ID.match(offered) else uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp, *, routes: Sequence[BaseRoute] = (),
+                 access_log: bool = True) -> None:
+        self.app = app
+        self._routes = routes
+        self._access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(Headers(scope=scope))
+        scope[REQUEST_ID_KEY] = request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[HEADER] = request_id
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                if self._access_log and scope["type"] == "http":
+                    self._log(scope, status, time.perf_counter() - started)
+
+    def _log(self, scope: Scope, status: int, seconds: float) -> None:
+        principal = scope.get(PRINCIPAL_KEY)
+        fields = {
+            "method": scope["method"],
+            "route": route_template(scope, self._routes),
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+        }
+        if isinstance(principal, Principal):
+            fields["key_id"] = principal.key_id
+        order_hash = scope.get("path_params", {}).get("order_hash")
+        if order_hash is not None:
+            fields["order_hash"] = order_hash
+        log.info("http_request", **fields)
+
+
+class _BindOrderHash:
+    """Binds ``order_hash`` from the matched route's path for the route's own log lines."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        order_hash = scope.get("path_params", {}).get("order_hash")
+        if order_hash is None:
+            await self.app(scope, receive, send)
+            return
+        with structlog.contextvars.bound_contextvars(order_hash=order_hash):
+            await self.app(scope, receive, send)
+
+
+def bind_order_hash(routes: Sequence[BaseRoute]) -> None:
+    """Make every route whose path names ``{order_hash}`` bind it to its log lines."""
+    for route in routes:
+        if isinstance(route, Route) and "{order_hash}" in route.path:
+            route.app = _BindOrderHash(route.app)

@@ -1,0 +1,171 @@
+"""Logs: JSON or console, request ids and order hashes bound, secrets redacted and absent."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from relayer.api.app import create_app
+from relayer.api.request_id import RequestIdMiddleware, bind_order_hash
+from relayer.clock import FakeClock
+from relayer.log_setup import REDACTED, configure_logging, is_secret_name, redact_secrets
+from relayer.orders.signer import cancel_digest_of, make_secrets, sign_evm
+from relayer.orders.wire import CustodyWire
+from relayer.security.keys import generate_key
+from relayer.security.principal import Scope
+from relayer.settlement.custody import seal_secret
+from tests.factories import EVM_MAKER_KEY, make_settings, make_validator, submission, to_json
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """Capture everything logged as the production JSON format; restore logging after."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    configure_logging(format="json", level="debug", stream=stream, cache=False)
+    try:
+        yield stream
+    finally:
+        structlog.reset_defaults()
+        root.handlers, root.level = saved[0], saved[1]
+
+
+def lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def test_secret_names() -> None:
+    for name in ("secret", "secrets", "maker_secret", "api_key", "X-API-Key", "Authorization",
+                 "password", "signing_secret", "private_key", "secret_key", "cookie"):
+        assert is_secret_name(name), name
+    for name in ("secret_hash", "secret_hashes", "secret_index", "order_hash", "key_id",
+                 "src_token", "maker", "status"):
+        assert not is_secret_name(name), name
+
+
+def test_redaction_reaches_nested_fields_and_text() -> None:
+    key = generate_key(frozenset({Scope.READ})).api_key
+    event = redact_secrets(None, "info", {
+        "event": f"oops {key} leaked", "secret": "0x" + "11" * 32,
+        "secret_hash": "0x" + "22" * 32,
+        "request": {"headers": {"authorization": f"Bearer {key}", "accept": "*/*"}},
+        "fills": [{"secret": "s", "index": 1}], "count": 3,
+    })
+    assert event == {
+        "event": f"oops {REDACTED} leaked", "secret": REDACTED,
+        "secret_hash": "0x" + "22" * 32,
+        "request": {"headers": {"authorization": REDACTED, "accept": "*/*"}},
+        "fills": [{"secret": REDACTED, "index": 1}], "count": 3,
+    }
+
+
+def test_json_lines_from_structlog_and_the_standard_library(log_output: io.StringIO) -> None:
+    structlog.get_logger("relayer.test").info("thing_happened", secret="s3cret", amount="5")
+    logging.getLogger("uvicorn.error").warning("server said %s", "hello")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        structlog.get_logger("relayer.test").exception("thing_failed")
+    first, second, third = lines(log_output)
+    assert first["event"] == "thing_happened" and first["secret"] == REDACTED
+    assert first["amount"] == "5" and first["level"] == "info" and "timestamp" in first
+    assert second["event"] == "server said hello" and second["level"] == "warning"
+    assert second["logger"] == "uvicorn.error"
+    assert third["level"] == "error" and "ValueError: boom" in third["exception"]
+    assert "s3cret" not in log_output.getvalue()
+
+
+def test_console_format_is_for_people() -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    configure_logging(format="console", level="info", stream=stream, cache=False)
+    try:
+        structlog.get_logger("relayer.test").info("started", port=8080, password="pw")
+        structlog.get_logger("relayer.test").debug("hidden")
+    finally:
+        structlog.reset_defaults()
+        root.handlers, root.level = saved[0], saved[1]
+    text = stream.getvalue()
+    assert "started" in text and "port=8080" in text and "hidden" not in text
+    assert "pw" not in text.replace("password", "") and not text.lstrip().startswith("{")
+
+
+async def test_order_hash_is_bound_inside_routes(log_output: io.StringIO) -> None:
+    async def endpoint(request: Request) -> Response:
+        structlog.get_logger("relayer.test").info("inside_route")
+        return Response("ok")
+
+    routes = [Route("/things/{order_hash}", endpoint)]
+    bind_order_hash(routes)
+    app = RequestIdMiddleware(Starlette(routes=routes), routes=routes)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://x") as client:
+        await client.get("/things/0xabc", headers={"x-request-id": "req-7"})
+    inside, access = [line for line in lines(log_output)
+                      if line["event"] in ("inside_route", "http_request")]
+    assert inside["event"] == "inside_route"
+    assert inside["order_hash"] == "0xabc" and inside["request_id"] == "req-7"
+    assert access["event"] == "http_request" and access["request_id"] == "req-7"
+    assert access["route"] == "/things/{order_hash}"
+
+
+async def test_no_secret_or_key_in_any_log_line(tmp_path: Path, clock: FakeClock,
+                                                log_output: io.StringIO) -> None:
+    """Everything the relayer can do with a secret today (custody intake, reads, cancel),
+    with every log at debug level: neither the secrets nor the API key ever appear.
+    (The whole swap, with settlement and reveal, joins this test when settlement lands.)"""
+    key = generate_key(frozenset({Scope.ADMIN}))
+    keys_file = tmp_path / "keys.jsonl"
+    keys_file.write_text(key.stored.to_line() + "\n")
+    settings = make_settings(data_dir=str(tmp_path),
+                             **{"security.api_keys_file": str(keys_file)})
+    app: Starlette = create_app(settings, clock=clock, run_scheduler=False)
+    secrets = make_secrets(2)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://relayer") as client:
+            auth = {"authorization": f"Bearer {key.api_key}", "x-request-id": "swap-1"}
+            (custody_key,) = (await client.get("/api/custody/keys")).json()["keys"]
+            wire = submission("eth_to_ada", parts=2, secrets=secrets)
+            wire.custody = CustodyWire(key_id=custody_key["key_id"], sealed_secrets=[
+                "0x" + seal_secret(custody_key["key_id"], s).hex() for s in secrets.secrets])
+            response = await client.post("/api/orders", content=to_json(wire),
+                                         headers={**auth, "content-type": "application/json"})
+            assert response.status_code == 201, response.text
+            order_hash = response.json()["order_hash"]
+            assert (await client.get(f"/api/orders/{order_hash}", headers=auth)
+                    ).status_code == 200
+            assert (await client.get("/api/admin/keys", headers=auth)).status_code == 200
+            assert (await client.get("/metrics")).status_code == 200
+            digest = cancel_digest_of(make_validator(), order_hash)
+            cancel = {"signature": sign_evm(digest, EVM_MAKER_KEY)}
+            response = await client.request(
+                "DELETE", f"/api/orders/{order_hash}", content=to_json(cancel),
+                headers={**auth, "content-type": "application/json"})
+            assert response.status_code == 200, response.text
+            # A refused key is logged nowhere either.
+            await client.get("/api/orders", headers={"x-api-key": key.api_key + "x"})
+    text = log_output.getvalue()
+    logged = lines(log_output)
+    assert any(line["event"] == "order_submitted" for line in logged)
+    changed = [line for line in logged if line["event"] == "order_status_changed"]
+    assert changed and changed[0]["request_id"] == "swap-1"
+    assert changed[0]["order_hash"] == order_hash
+    for secret in secrets.secrets:
+        for form in (secret.hex(), secret.hex().upper(), repr(secret)):
+            assert form not in text
+    assert key.api_key not in text and key.api_key[20:] not in text
