@@ -40,17 +40,46 @@ already public on chain."""
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class WebSocketStats:
-    connections: int
-    messages_sent: int
-    messages_received: int
-    dropped: int
-    """Connections closed because the client read too slowly (its queue filled)."""
+class WebSocketStats(Protocol):
+    """What the WebSocket hub reports about itself (``relayer/api/ws/hub.py``)."""
+
+    @property
+    def connections(self) -> int: ...
+    @property
+    def subscriptions(self) -> int: ...
+    @property
+    def accepted(self) -> int: ...
+    @property
+    def rejected(self) -> int: ...
+    @property
+    def messages_sent(self) -> int: ...
+    @property
+    def slow_closed(self) -> int: ...
+    @property
+    def oversized_closed(self) -> int: ...
+    @property
+    def queued(self) -> int: ...
+    @property
+    def max_queue(self) -> int: ...
 
 
 class WebSocketStatsSource(Protocol):
     def stats(self) -> WebSocketStats: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NoWebSocketStats:
+    """The reading before a hub is wired: nothing open, nothing sent."""
+
+    connections: int = 0
+    subscriptions: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    messages_sent: int = 0
+    slow_closed: int = 0
+    oversized_closed: int = 0
+    queued: int = 0
+    max_queue: int = 0
 
 
 class Metrics:
@@ -126,8 +155,7 @@ class Metrics:
 
     def websocket_stats(self) -> WebSocketStats:
         if self._ws_source is None:
-            return WebSocketStats(connections=0, messages_sent=0, messages_received=0,
-                                  dropped=0)
+            return NoWebSocketStats()
         return self._ws_source.stats()
 
     # ------------------------------------------------------------ hooks for the owners
@@ -236,14 +264,27 @@ class _WebSocketCollector(Collector):
         stats = self._metrics.websocket_stats()
         yield GaugeMetricFamily("relayer_websocket_connections", "Open WebSocket connections.",
                                 value=stats.connections)
+        yield GaugeMetricFamily("relayer_websocket_subscriptions",
+                                "Channel subscriptions over all connections.",
+                                value=stats.subscriptions)
+        yield CounterMetricFamily("relayer_websocket_accepted",
+                                  "WebSocket connections accepted.", value=stats.accepted)
+        yield CounterMetricFamily("relayer_websocket_rejected",
+                                  "WebSocket handshakes refused (limit reached, bad key).",
+                                  value=stats.rejected)
         yield CounterMetricFamily("relayer_websocket_messages_sent",
                                   "Messages sent to WebSocket clients.", value=stats.messages_sent)
-        yield CounterMetricFamily("relayer_websocket_messages_received",
-                                  "Messages received from WebSocket clients.",
-                                  value=stats.messages_received)
-        yield CounterMetricFamily("relayer_websocket_dropped",
-                                  "Connections dropped because the client read too slowly.",
-                                  value=stats.dropped)
+        dropped = CounterMetricFamily("relayer_websocket_dropped",
+                                      "Connections the hub closed, by reason: slow (the client "
+                                      "did not keep up) or oversized (a too large frame).",
+                                      labels=["reason"])
+        dropped.add_metric(["slow"], stats.slow_closed)
+        dropped.add_metric(["oversized"], stats.oversized_closed)
+        yield dropped
+        yield GaugeMetricFamily("relayer_websocket_queued_messages",
+                                "Messages waiting in all send queues.", value=stats.queued)
+        yield GaugeMetricFamily("relayer_websocket_max_queue",
+                                "The longest single send queue.", value=stats.max_queue)
 
 
 class TimedStore:

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from relayer.api.app import create_app
 from relayer.chains.status import ChainStatus
 from relayer.clock import FakeClock
-from relayer.metrics import Metrics, WebSocketStats
+from relayer.metrics import Metrics, NoWebSocketStats
 from relayer.orders.wire import AuctionWire
 from relayer.settlement.policy import Withheld
 from tests.factories import NOW, make_settings, submission, to_json
@@ -43,8 +43,10 @@ class StaticMonitor:
 
 
 class FixedWebSocketStats:
-    def stats(self) -> WebSocketStats:
-        return WebSocketStats(connections=3, messages_sent=120, messages_received=7, dropped=1)
+    def stats(self) -> NoWebSocketStats:
+        return NoWebSocketStats(connections=3, subscriptions=5, accepted=9, rejected=2,
+                                messages_sent=120, slow_closed=1, oversized_closed=4,
+                                queued=11, max_queue=6)
 
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -188,9 +190,14 @@ async def test_bus_errors_websockets_and_secret_hooks(client: httpx.AsyncClient,
     handler = "test_bus_errors_websockets_and_secret_hooks.<locals>.failing"
     assert value(found, "relayer_event_handler_errors_total", handler=handler) == 1
     assert value(found, "relayer_websocket_connections") == 3
+    assert value(found, "relayer_websocket_subscriptions") == 5
+    assert value(found, "relayer_websocket_accepted_total") == 9
+    assert value(found, "relayer_websocket_rejected_total") == 2
     assert value(found, "relayer_websocket_messages_sent_total") == 120
-    assert value(found, "relayer_websocket_messages_received_total") == 7
-    assert value(found, "relayer_websocket_dropped_total") == 1
+    assert value(found, "relayer_websocket_dropped_total", reason="slow") == 1
+    assert value(found, "relayer_websocket_dropped_total", reason="oversized") == 4
+    assert value(found, "relayer_websocket_queued_messages") == 11
+    assert value(found, "relayer_websocket_max_queue") == 6
     assert value(found, "relayer_secrets_withheld_total", reason="DST_NOT_FINAL") == 2
     assert value(found, "relayer_secrets_withheld_total", reason="SRC_NOT_FINAL") == 1
     assert value(found, "relayer_secrets_released_total", source="maker") == 1
