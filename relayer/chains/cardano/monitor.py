@@ -95,6 +95,8 @@ class CardanoMonitor:
         self._stopping = False
         self._reload = False
         self._connected = False
+        self._processed: int | None = None
+        """The slot of the newest block whose events are committed."""
         self._head: tuple[int, int] | None = None
         """(slot, height) of the node's tip as last reported."""
         self._rollbacks = 0
@@ -136,11 +138,10 @@ class CardanoMonitor:
         self._detail = "stopped"
 
     def status(self) -> ChainStatus:
-        tip = self._cursor.tip
         return ChainStatus(
             chain=CHAIN, connected=self._connected,
             head=None if self._head is None else self._head[0],
-            processed=None if tip is None else tip.slot,
+            processed=self._processed,
             max_lag=self._settings.max_lag_slots, reorgs=self._rollbacks,
             rpc_errors=self._rpc_errors, detail=self._detail,
             head_height=None if self._head is None else self._head[1],
@@ -187,6 +188,7 @@ class CardanoMonitor:
             if self._escrows is not None and isinstance(event, CHAIN_EVENTS):
                 self._escrows.apply(event)
         self._cursor, self._state = cursor, state
+        self._processed = None if cursor.tip is None else cursor.tip.slot
         self._pending.clear()
         self._pending_blocks, self._cursor_changed = 0, False
         tip = cursor.tip
@@ -213,7 +215,9 @@ class CardanoMonitor:
                 return
             except (ChainError, StoreError, OSError) as exc:
                 self._connected = False
-                self._reload = self._reload or self._dirty()
+                # Memory may be ahead of the store (a batch decoded, or a commit that
+                # failed): start again from what is committed.
+                self._reload = True
                 if isinstance(exc, StoreError):
                     self._detail = f"store: {exc}"
                 else:
@@ -232,10 +236,6 @@ class CardanoMonitor:
         low = self._settings.reconnect_min_seconds
         ceiling = min(self._settings.reconnect_max_seconds, low * 2 ** min(attempt, 32))
         return self._rng.uniform(ceiling / 2, ceiling)
-
-    def _dirty(self) -> bool:
-        """Whether memory may be ahead of the store (a batch was decoded, not committed)."""
-        return bool(self._pending) or self._cursor_changed
 
     async def _intersect(self, sync: ChainSync) -> None:
         clock = await sync.slot_clock()
@@ -312,6 +312,7 @@ class CardanoMonitor:
         await self._store.append(records, checkpoint=checkpoint)
         cursor.stream_version = stream_version
         cursor.checkpoint_version = checkpoint.version
+        self._processed = None if cursor.tip is None else cursor.tip.slot
         self.blocks_processed += blocks
         for event in events:
             if self._escrows is not None and not isinstance(event, OrderLocked | OrderLockSpent):
