@@ -211,7 +211,7 @@ class WebhookDispatcher:
         endpoint.dropped += 1
         if endpoint.dropped == 1 or endpoint.dropped % 1000 == 0:
             log.warning("webhook_delivery_dropped", webhook_id=endpoint.webhook.webhook_id,
-                        event=event, reason=reason, dropped=endpoint.dropped)
+                        event_name=event, reason=reason, dropped=endpoint.dropped)
 
     # -- recording ----------------------------------------------------------------
 

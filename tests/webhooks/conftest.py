@@ -21,18 +21,18 @@ from relayer.security.principal import Scope
 from relayer.webhooks.runtime import Webhooks
 from tests.factories import make_settings
 from tests.webhooks.receiver import Receiver
-from tests.webhooks.tls import TestCertificate, make_certificate
+from tests.webhooks.tls import ReceiverCertificate, make_certificate
 
 JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture(scope="session")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> TestCertificate:
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> ReceiverCertificate:
     return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
-async def receiver(certificate: TestCertificate) -> AsyncIterator[Receiver]:
+async def receiver(certificate: ReceiverCertificate) -> AsyncIterator[Receiver]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificate.cert, certificate.key)
     found = Receiver(context)
@@ -69,7 +69,7 @@ def keys(tmp_path: Path) -> Keys:
     return found
 
 
-def webhook_settings(tmp_path: Path, keys: Keys, certificate: TestCertificate,
+def webhook_settings(tmp_path: Path, keys: Keys, certificate: ReceiverCertificate,
                      **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": str(tmp_path / "data"),

@@ -10,19 +10,19 @@ from pathlib import Path
 
 
 @dataclass(frozen=True)
-class TestCertificate:
+class ReceiverCertificate:
     cert: Path
     """PEM certificate; also the CA file the dispatcher is told to trust."""
     key: Path
 
 
-def make_certificate(directory: Path) -> TestCertificate:
+def make_certificate(directory: Path) -> ReceiverCertificate:
     cert, key = directory / "receiver.pem", directory / "receiver.key"
     try:
         _with_cryptography(cert, key)
     except ImportError:
         _with_openssl(cert, key)
-    return TestCertificate(cert=cert, key=key)
+    return ReceiverCertificate(cert=cert, key=key)
 
 
 def _with_cryptography(cert_path: Path, key_path: Path) -> None:
