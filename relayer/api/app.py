@@ -26,8 +26,10 @@ from relayer.api.quote import QuoteRoutes
 from relayer.api.request_id import bind_order_hash
 from relayer.api.webhooks import WebhookRoutes
 from relayer.auction.decayer import Decayer
-from relayer.auction.gas import BaseFeeSource, StaticBaseFee
 from relayer.auction.quote import StaticPriceSource
+from relayer.chains.escrows import EscrowBook
+from relayer.chains.ethereum.rpc import EthereumRpc
+from relayer.chains.ethereum.wiring import EthereumParts
 from relayer.chains.registry import ChainRegistry
 from relayer.chains.status import ChainMonitor
 from relayer.clock import Clock, SystemClock
@@ -53,13 +55,17 @@ def create_app(
     settings: Settings,
     *,
     store: EventStore | None = None,
-    ethereum: BaseFeeSource | None = None,
+    ethereum: EthereumRpc | None = None,
     cardano: object | None = None,
     clock: Clock | None = None,
     monitors: Sequence[ChainMonitor] = (),
     run_scheduler: bool = True,
 ) -> Starlette:
-    """Build the application; nothing starts until the lifespan runs."""
+    """Build the application; nothing starts until the lifespan runs.
+
+    ``ethereum``: chain access for the Ethereum monitor and funds checks; ``None`` builds
+    the failover RPC client of ``chains.ethereum.rpc_urls`` when ``chains.ethereum.follow``.
+    """
     clock = clock or SystemClock()
     metrics = Metrics()
     store = TimedStore(store or open_store(settings.store_url), metrics)
@@ -68,20 +74,24 @@ def create_app(
     bus = EventBus()
     bus.on_handler_error = metrics.handler_failed
     book = OrderBook()
+    escrows = EscrowBook()
+    eth_parts = EthereumParts.build(eth, store=store, bus=bus, escrows=escrows, rpc=ethereum)
     custody = CustodyKeyring.load(keys=settings.settlement.custody_keys,
                                   keys_file=settings.settlement.custody_keys_file,
                                   data_dir=settings.data_dir)
     validator = OrderValidator.from_settings(settings, chains, custody)
     keys = KeyRegistry.from_settings(settings.security)
     metrics.watch_orders(book)
+    monitors = (*monitors, *eth_parts.monitors)
     metrics.watch_monitors(tuple(monitors))
     desk = OrderDesk(store=store, book=book, bus=bus, validator=validator, chains=chains,
-                     clock=clock)
+                     clock=clock, funds=eth_parts.funds)
     relayer = Relayer(
         settings=settings, store=store, bus=bus, chains=chains, desk=desk, clock=clock,
-        base_fee=ethereum or StaticBaseFee(eth.base_fee), prices=StaticPriceSource(),
+        base_fee=eth_parts.base_fee, prices=StaticPriceSource(), escrows=escrows,
         started_at=time.monotonic(), auth=keys, monitors=tuple(monitors), metrics=metrics,
     )
+    eth_parts.watch(desk, clock)
     decayer = Decayer(desk, clock, bus=bus, base_fee=relayer.base_fee)
     webhooks = Webhooks(settings=settings, store=store, clock=clock, chains=chains,
                         public=PublicEvents(book, relayer.base_fee))
@@ -109,6 +119,7 @@ def create_app(
                 scheduler.add_job(freeze_survivors, "interval",
                                   seconds=settings.server.gc_freeze_seconds, id="gc_freeze",
                                   max_instances=1, coalesce=True)
+            eth_parts.schedule(scheduler)
             scheduler.start()
         try:
             yield
@@ -118,6 +129,7 @@ def create_app(
                 scheduler.shutdown(wait=False)
             for monitor in reversed(relayer.monitors):
                 await monitor.stop()
+            await eth_parts.close()
             await webhooks.stop()
             await bus.drain()
             await store.close()
@@ -164,5 +176,6 @@ def create_app(
     )
     app.state.relayer = relayer
     app.state.decayer = decayer
+    app.state.ethereum = eth_parts
     app.state.webhooks = webhooks
     return app

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from relayer.auction.gas import BaseFeeSource
 from relayer.auction.quote import PriceSource
+from relayer.chains.escrows import EscrowBook
 from relayer.chains.registry import ChainRegistry
 from relayer.chains.status import ChainMonitor
 from relayer.clock import Clock
@@ -32,6 +33,8 @@ class Relayer:
     started_at: float
     monitors: tuple[ChainMonitor, ...] = ()
     """The chain monitors the lifespan starts and stops (none when no chain is followed)."""
+    escrows: EscrowBook = field(default_factory=EscrowBook)
+    """Every escrow the chain monitors have seen (``relayer/chains/escrows.py``)."""
     auth: Authenticator = field(default_factory=KeyRegistry)
     """Turns a presented API key into a principal (``security.api_keys_file``)."""
     metrics: Metrics = field(default_factory=Metrics)
