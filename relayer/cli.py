@@ -79,13 +79,14 @@ def serve_forever(settings: Settings) -> int:
     import uvicorn
 
     from relayer.api.app import create_app
+    from relayer.api.ws.endpoint import uvicorn_options
 
     configure_logging(format=settings.log.format, level=settings.log.level)
     app = create_app(settings)
     uvicorn.run(app, host=settings.server.host, port=settings.server.port,
                 log_level="warning", access_log=False, lifespan="on", log_config=None,
                 proxy_headers=True, forwarded_allow_ips=settings.server.forwarded_allow_ips,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, **uvicorn_options(settings.websocket))
     return 0
 
 

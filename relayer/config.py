@@ -166,6 +166,33 @@ class AuctionSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSocketSettings:
+    """The WebSocket hub at ``/ws`` (docs/websocket.md)."""
+
+    max_connections: int = 10_000
+    max_subscriptions: int = 100
+    """Channels one connection may subscribe to."""
+    max_frame_bytes: int = 65_536
+    """Largest message a client may send; a larger one closes the connection (1009)."""
+    send_queue: int = 1_024
+    """Messages waiting for one client; a client that falls this far behind is closed
+    (1013) so it never delays the others."""
+    send_timeout_seconds: float = 30.0
+    """A client whose socket accepts nothing for this long is closed as dead."""
+    heartbeat_seconds: float = 15.0
+    """Interval of the ``heartbeat`` message to every client."""
+    ping_interval_seconds: float = 20.0
+    """WebSocket protocol pings (``relayer serve``); a peer that does not answer within
+    ``ping_timeout_seconds`` is dropped."""
+    ping_timeout_seconds: float = 20.0
+    snapshot_limit: int = 100
+    """Orders in the snapshot of ``orders`` and ``prices`` (page on with getActiveOrders)."""
+    per_message_deflate: bool = False
+    """Compress messages when the client offers it: less bandwidth, much more CPU and
+    memory per connection."""
+
+
+@dataclass(frozen=True, slots=True)
 class SettlementSettings:
     """When secrets are released (ARCHITECTURE section 5) and how they are held."""
 
@@ -269,6 +296,7 @@ class Settings:
     chains: ChainsSettings = field(default_factory=ChainsSettings)
     quote: QuoteSettings = field(default_factory=QuoteSettings)
     auction: AuctionSettings = field(default_factory=AuctionSettings)
+    websocket: WebSocketSettings = field(default_factory=WebSocketSettings)
     log: LogSettings = field(default_factory=LogSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
@@ -421,6 +449,14 @@ def _check(settings: Settings) -> None:
     need(url.startswith(("sqlite:///", "postgresql://", "postgres://")), "store.url",
          "must start with sqlite:/// or postgresql://")
     need(settings.auction.tick_seconds > 0, "auction.tick_seconds", "must be positive")
+    ws = settings.websocket
+    for name in ("max_connections", "max_subscriptions", "send_queue", "snapshot_limit",
+                 "send_timeout_seconds", "heartbeat_seconds", "ping_interval_seconds",
+                 "ping_timeout_seconds"):
+        need(getattr(ws, name) > 0, f"websocket.{name}", "must be positive")
+    need(1_024 <= ws.max_frame_bytes <= 16 * 1_048_576, "websocket.max_frame_bytes",
+         "must be in [1024, 16 MiB]")
+    need(ws.snapshot_limit <= 500, "websocket.snapshot_limit", "must be at most 500")
     _check_webhooks(settings.webhooks)
     need(settings.log.format in ("console", "json"), "log.format", "must be console or json")
     _check_security(settings.security)

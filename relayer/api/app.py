@@ -10,7 +10,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from relayer.api.admin import AdminRoutes
 from relayer.api.auth import on_security_error
@@ -25,6 +25,7 @@ from relayer.api.orders import OrderRoutes
 from relayer.api.quote import QuoteRoutes
 from relayer.api.request_id import bind_order_hash
 from relayer.api.webhooks import WebhookRoutes
+from relayer.api.ws.endpoint import websocket_service
 from relayer.auction.decayer import Decayer
 from relayer.auction.quote import StaticPriceSource
 from relayer.chains.escrows import EscrowBook
@@ -95,6 +96,9 @@ def create_app(
     decayer = Decayer(desk, clock, bus=bus, base_fee=relayer.base_fee)
     webhooks = Webhooks(settings=settings, store=store, clock=clock, chains=chains,
                         public=PublicEvents(book, relayer.base_fee))
+    hub, ws_endpoint = websocket_service(
+        settings.websocket, book=book, clock=clock, base_fee=relayer.base_fee, prices=decayer,
+        authenticator=keys)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -106,12 +110,15 @@ def create_app(
         for monitor in relayer.monitors:
             await monitor.start()
         await webhooks.start(bus)
+        detach_hub = hub.attach(bus)
+        hub.start()
         freeze_survivors()
         scheduler = AsyncIOScheduler()
         if run_scheduler:
             scheduler.add_job(metrics.timed_tick(decayer.tick), "interval",
                               seconds=settings.auction.tick_seconds,
-                              id="auction_tick", max_instances=1, coalesce=True)
+                              id="auction_tick", max_instances=1, coalesce=True,
+                              start_date=decayer.next_second())
             scheduler.add_job(webhooks.run_due, "interval",
                               seconds=settings.webhooks.retry_poll_seconds,
                               id="webhook_retries", max_instances=1, coalesce=True)
@@ -130,6 +137,8 @@ def create_app(
             for monitor in reversed(relayer.monitors):
                 await monitor.stop()
             await eth_parts.close()
+            detach_hub()
+            await hub.stop()
             await webhooks.stop()
             await bus.drain()
             await store.close()
@@ -139,7 +148,7 @@ def create_app(
     health = HealthRoutes(relayer)
     hooks = WebhookRoutes(webhooks)
     admin = AdminRoutes(keys)
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/api/orders", orders.submit, methods=["POST"]),
         Route("/api/orders", orders.list, methods=["GET"]),
         Route("/api/orders/maker/{address}", orders.by_maker, methods=["GET"]),
@@ -161,6 +170,7 @@ def create_app(
         Route("/metrics", MetricsRoute(metrics, store).endpoint, methods=["GET"]),
     ]
     routes.append(Route("/openapi.json", OpenAPIRoute().endpoint, methods=["GET"]))
+    routes.append(WebSocketRoute("/ws", ws_endpoint))
     bind_order_hash(routes)
     app = Starlette(
         routes=routes,
@@ -176,6 +186,7 @@ def create_app(
     )
     app.state.relayer = relayer
     app.state.decayer = decayer
+    app.state.hub = hub
     app.state.ethereum = eth_parts
     app.state.webhooks = webhooks
     return app

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import gc
 import heapq
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import structlog
 
@@ -57,6 +59,10 @@ class Decayer:
     def price(self, order_hash: str) -> PriceUpdated | None:
         """The last price published for ``order_hash`` (``None`` before its first tick)."""
         return self._board.price(order_hash)
+
+    def next_second(self) -> datetime:
+        """The next whole second: ticks aligned to it price each second as it begins."""
+        return datetime.fromtimestamp(math.floor(self._clock.now()) + 1, UTC)
 
     def track_all(self) -> None:
         """Schedule every open order in the book (after the log is replayed)."""

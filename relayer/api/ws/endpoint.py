@@ -1,0 +1,140 @@
+"""The ASGI endpoint of ``/ws``: handshake checks, then a reader and a writer per client.
+
+A key is presented on the upgrade request like on any request
+(``Authorization: Bearer <key>``, ``X-API-Key: <key>`` or the signed
+``X-Relayer-*`` headers; the auth middleware checks it and refuses a bad one),
+or later with the ``auth`` method. Past ``websocket.max_connections`` the
+handshake is refused with HTTP 503 ``TOO_MANY_CONNECTIONS`` (the WebSocket
+denial response extension; a server without it closes before accepting, which
+clients see as 403).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from relayer.api.auth import PRINCIPAL_KEY, principal_of
+from relayer.api.ws.connection import Connection
+from relayer.api.ws.hub import Hub
+from relayer.api.ws.methods import Methods
+from relayer.api.ws.protocol import CLOSE_TOO_BIG
+from relayer.api.ws.reads import OrderReads, PriceLookup
+from relayer.auction.gas import BaseFeeSource
+from relayer.clock import Clock
+from relayer.config import WebSocketSettings
+from relayer.events.public import PublicEvents
+from relayer.orders.book import OrderBook
+from relayer.security.principal import Authenticator, Principal
+
+log = structlog.get_logger(__name__)
+
+_CLOSE_SEND_TIMEOUT = 1.0
+"""How long a close frame may wait for a blocked socket before we just let go."""
+
+
+class WebSocketEndpoint:
+    def __init__(self, hub: Hub, methods: Methods, authenticator: Authenticator | None) -> None:
+        self._hub = hub
+        self._methods = methods
+        self._authenticator = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket: WebSocket = WebSocket(scope, receive, send)
+        if self._hub.full():
+            await self._deny(websocket, 503, "TOO_MANY_CONNECTIONS",
+                             "the server holds its maximum number of WebSocket connections")
+            return
+        principal: Principal | None = None
+        if PRINCIPAL_KEY in scope:
+            principal = principal_of(websocket)  # the auth middleware checked the key
+        elif (key := presented_key(websocket.headers)) is not None:
+            if self._authenticator is not None:
+                principal = self._authenticator.authenticate(key)
+            if principal is None:
+                await self._deny(websocket, 401, "INVALID_API_KEY",
+                                 "unknown or revoked API key")
+                return
+        await websocket.accept()
+        conn = self._hub.connect(send, principal)
+        writer = asyncio.create_task(conn.write_loop())
+        reader = asyncio.create_task(self._read_loop(receive, conn))
+        for task in (writer, reader):
+            task.add_done_callback(lambda _t: conn.end())
+        try:
+            await conn.finished.wait()
+        finally:
+            for task in (reader, writer):
+                task.cancel()
+            for task in (reader, writer):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self._hub.disconnect(conn)
+        if conn.close_code is not None:
+            message = {"type": "websocket.close", "code": conn.close_code,
+                       "reason": conn.close_reason}
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(send(message), _CLOSE_SEND_TIMEOUT)
+
+    async def _read_loop(self, receive: Receive, conn: Connection) -> None:
+        limit = self._hub.settings.max_frame_bytes
+        handle = self._methods.handle
+        while True:
+            message = await receive()
+            if message["type"] != "websocket.receive":
+                conn.end()
+                return
+            text = message.get("text")
+            data: str | bytes = text if text is not None else (message.get("bytes") or b"")
+            size = len(data.encode()) if isinstance(data, str) else len(data)
+            if size > limit:
+                self._hub.counters.oversized_closed += 1
+                conn.end(CLOSE_TOO_BIG, f"message over {limit} bytes")
+                return
+            handle(conn, data)
+
+    async def _deny(self, websocket: WebSocket, status: int, code: str, message: str) -> None:
+        self._hub.counters.rejected += 1
+        if "websocket.http.response" in websocket.scope.get("extensions", {}):
+            await websocket.send_denial_response(JSONResponse(
+                {"error_code": code, "message": message, "details": {}}, status_code=status))
+        else:
+            await websocket.close(1013 if status == 503 else 1008, message)
+
+
+def presented_key(headers: Headers) -> str | None:
+    authorization = headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    key = headers.get("x-api-key", "").strip()
+    return key or None
+
+
+def websocket_service(settings: WebSocketSettings, *, book: OrderBook, clock: Clock,
+                      base_fee: BaseFeeSource, prices: PriceLookup | None,
+                      authenticator: Authenticator | None) -> tuple[Hub, WebSocketEndpoint]:
+    """The hub and the ``/ws`` endpoint over it, wired."""
+    hub = Hub(settings, public=PublicEvents(book, base_fee), clock=clock)
+    reads = OrderReads(book, clock=clock, base_fee=base_fee, prices=prices,
+                       snapshot_limit=settings.snapshot_limit)
+    return hub, WebSocketEndpoint(hub, Methods(hub, reads, authenticator), authenticator)
+
+
+def uvicorn_options(settings: WebSocketSettings) -> dict[str, Any]:
+    """What the server running the app needs to apply ``[websocket]`` at the protocol
+    level: frame size, protocol pings (dead peers), compression."""
+    return {
+        "ws": "websockets-sansio",
+        "ws_max_size": settings.max_frame_bytes,
+        "ws_ping_interval": settings.ping_interval_seconds,
+        "ws_ping_timeout": settings.ping_timeout_seconds,
+        "ws_per_message_deflate": settings.per_message_deflate,
+    }
