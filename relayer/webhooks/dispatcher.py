@@ -105,6 +105,7 @@ class WebhookDispatcher:
             maxsize=settings.queue_size)
         self._recorder: asyncio.Task[None] | None = None
         self._running = False
+        self._stopped = False
         self._tiebreak = itertools.count()
         self.stats = DispatchStats()
         registry.listen(self)
@@ -140,6 +141,9 @@ class WebhookDispatcher:
     async def stop(self, timeout: float = 5.0) -> None:
         """Let in-flight attempts finish (and be recorded) for up to ``timeout``,
         then cancel; whatever is still pending resumes from the log next start."""
+        if self._stopped:
+            return
+        self._stopped = True
         if not self._running:
             await self._transport.aclose()
             return

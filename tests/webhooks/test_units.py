@@ -17,6 +17,7 @@ from relayer.webhooks.model import (
     Delivery,
     DeliveryStatus,
     Filters,
+    Webhook,
 )
 from relayer.webhooks.sealing import SecretBox, load_key
 from relayer.webhooks.signing import new_secret, signature_header, verify
@@ -115,6 +116,15 @@ def test_filters_match_event_chain_and_maker() -> None:
     assert makers.matches("order_created", None, "0xA")
     assert not makers.matches("order_created", None, "0xB")
     assert not makers.matches("order_created", None, None)
+
+
+def test_a_webhook_never_shows_its_secret() -> None:
+    webhook = Webhook(webhook_id="wh_1", owner="k", url="https://a.example/h",
+                      filters=Filters(frozenset(), frozenset(), frozenset()), description="",
+                      created_at=1, secret=b"whsec_hidden")
+    assert "whsec_hidden" not in repr(webhook) and "whsec_hidden" not in str(webhook)
+    key = bytes(range(32))
+    assert key.hex() not in repr(SecretBox(key)) and repr(key) not in repr(SecretBox(key))
 
 
 def test_finished_deliveries_take_no_more_attempts() -> None:
