@@ -107,9 +107,9 @@ def create_app(
         log.info("store_replayed", records=replayed, orders=len(book))
         decayer.track_all()
         unsubscribe = decayer.attach()
+        await webhooks.start(bus)  # before the monitors publish what they catch up on
         for monitor in relayer.monitors:
             await monitor.start()
-        await webhooks.start(bus)
         detach_hub = hub.attach(bus)
         hub.start()
         freeze_survivors()
