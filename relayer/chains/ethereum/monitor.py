@@ -120,6 +120,8 @@ class EthereumMonitor:
         self._stopping = False
         self.events_committed = 0
         """Events (reversals included) this monitor committed since start."""
+        self.fenced = 0
+        """Commits refused because another writer advanced the checkpoint first."""
 
     # ------------------------------------------------------------------ ChainMonitor
 
@@ -136,6 +138,10 @@ class EthereumMonitor:
     def cursor(self) -> Cursor | None:
         return self._cursor
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     async def start(self) -> None:
         self._stopping = False
         await self._load()
@@ -147,12 +153,11 @@ class EthereumMonitor:
         task, self._task = self._task, None
         if task is None:
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(task), self._stop_timeout)
-        except TimeoutError:
+        await asyncio.wait({task}, timeout=self._stop_timeout)
+        if not task.done():
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
             log.warning("ethereum_monitor_stop_timeout", seconds=self._stop_timeout)
+        await asyncio.gather(task, return_exceptions=True)
 
     def status(self) -> ChainStatus:
         health = self._rpc.health()
@@ -389,6 +394,7 @@ class EthereumMonitor:
         try:
             await step
         except _Fenced as exc:
+            self.fenced += 1
             log.warning("ethereum_monitor_fenced", error=str(exc))
             await self._load()
 
