@@ -21,6 +21,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     serve.add_argument("--data-dir")
     serve.add_argument("--store-url")
+    migrate = commands.add_parser("migrate", help="create or upgrade the store's schema and exit")
+    migrate.add_argument("--config")
+    migrate.add_argument("--data-dir")
+    migrate.add_argument("--store-url")
     check = commands.add_parser("check-config", help="validate the configuration and exit")
     check.add_argument("--config")
     keys = commands.add_parser("keys", help="manage resolver API keys")
@@ -62,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"relayer: configuration error: {exc.message}", file=sys.stderr)
         return 2
+    if args.command == "migrate":
+        from relayer.store import migrate_store
+
+        return migrate_store(settings.store_url)
     if args.command == "check-config":
         from relayer.security.keys import KeyRegistry
 

@@ -41,8 +41,15 @@ class ServerSettings:
 @dataclass(frozen=True, slots=True)
 class StoreSettings:
     url: str = ""
-    """``sqlite:///path``; empty means ``<data_dir>/relayer.sqlite3``."""
+    """``sqlite:///path`` or ``postgresql://user:password@host:port/db``; empty means
+    ``<data_dir>/relayer.sqlite3``."""
     synchronous: str = "FULL"
+    pool_size: int = 8
+    """PostgreSQL: connections each replica opens for reads and commits."""
+    poll_seconds: float = 1.0
+    """PostgreSQL: how often a replica reads the shared log when no notification came."""
+    leader_takeover_seconds: float = 10.0
+    """PostgreSQL: a dead or cut-off leader's duties move to another replica within this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,6 +455,10 @@ def _check(settings: Settings) -> None:
     url = settings.store_url
     need(url.startswith(("sqlite:///", "postgresql://", "postgres://")), "store.url",
          "must start with sqlite:/// or postgresql://")
+    need(settings.store.pool_size >= 2, "store.pool_size", "must be at least 2")
+    need(settings.store.poll_seconds > 0, "store.poll_seconds", "must be positive")
+    need(settings.store.leader_takeover_seconds >= 2, "store.leader_takeover_seconds",
+         "must be at least 2")
     need(settings.auction.tick_seconds > 0, "auction.tick_seconds", "must be positive")
     ws = settings.websocket
     for name in ("max_connections", "max_subscriptions", "send_queue", "snapshot_limit",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from relayer.errors import ConfigError
+import asyncio
+import sys
+
+from relayer.errors import ConfigError, StoreError
 from relayer.store.base import (
     Checkpoint,
     EventStore,
@@ -31,5 +34,25 @@ def open_store(url: str, *, pool_size: int = 8, poll_seconds: float = 1.0) -> Ev
                       details={"key": "store.url"})
 
 
+def migrate_store(url: str) -> int:
+    """``relayer migrate``: open the store (which applies missing migrations), report, exit code."""
+
+    async def run() -> int:
+        store = open_store(url)
+        await store.open()
+        try:
+            return store.schema_version if isinstance(store, LogFeed) else 0
+        finally:
+            await store.close()
+
+    try:
+        version = asyncio.run(run())
+    except StoreError as exc:
+        print(f"relayer: migration failed: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"store schema at version {version}")
+    return 0
+
+
 __all__ = ["Checkpoint", "EventStore", "LogFeed", "NewRecord", "Record", "VersionConflict",
-           "open_store"]
+           "migrate_store", "open_store"]

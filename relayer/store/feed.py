@@ -81,5 +81,8 @@ async def tail(
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
+    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+    # that lands as the event is set, and a follower would then never stop.
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await event.wait()

@@ -141,7 +141,8 @@ class PostgresEventStore:
             # Listen before the first read, so nothing committed in between is missed
             # (if the connection cannot be made, the poll interval still catches up).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._listening.wait(), self._command_timeout)
+                async with asyncio.timeout(self._command_timeout):
+                    await self._listening.wait()
         async for record in tail(self.read, self.signal, after, poll_seconds=self._poll_seconds):
             yield record
 
@@ -174,7 +175,8 @@ class PostgresEventStore:
             while not lost.is_set():
                 # A quiet connection can die silently: probe it now and then.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), max(self._poll_seconds, 1.0) * 5)
+                    async with asyncio.timeout(max(self._poll_seconds, 1.0) * 5):
+                        await lost.wait()
                 if not lost.is_set():
                     await conn.fetchval("SELECT 1", timeout=self._command_timeout)
         finally:
