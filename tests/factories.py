@@ -40,7 +40,8 @@ def cardano_address(key: PaymentSigningKey = CARDANO_MAKER_KEY) -> str:
 def make_settings(**overrides: Any) -> Settings:
     """Settings for tests: no chain is followed unless a test asks for it, e.g.
     ``make_settings(**{"chains.ethereum.follow": True, "chains.ethereum.rpc_urls": [url]})``."""
-    return load_settings(overrides={"chains.ethereum.follow": False, **overrides})
+    return load_settings(overrides={"chains.ethereum.follow": False,
+                                    "chains.cardano.follow": False, **overrides})
 
 
 def make_validator(settings: Settings | None = None) -> OrderValidator:

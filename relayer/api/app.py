@@ -28,6 +28,8 @@ from relayer.api.webhooks import WebhookRoutes
 from relayer.api.ws.endpoint import websocket_service
 from relayer.auction.decayer import Decayer
 from relayer.auction.quote import StaticPriceSource
+from relayer.chains.cardano.node import CardanoNode
+from relayer.chains.cardano.wiring import CardanoParts
 from relayer.chains.escrows import EscrowBook
 from relayer.chains.ethereum.rpc import EthereumRpc
 from relayer.chains.ethereum.wiring import EthereumParts
@@ -57,7 +59,7 @@ def create_app(
     *,
     store: EventStore | None = None,
     ethereum: EthereumRpc | None = None,
-    cardano: object | None = None,
+    cardano: CardanoNode | None = None,
     clock: Clock | None = None,
     monitors: Sequence[ChainMonitor] = (),
     run_scheduler: bool = True,
@@ -66,6 +68,8 @@ def create_app(
 
     ``ethereum``: chain access for the Ethereum monitor and funds checks; ``None`` builds
     the failover RPC client of ``chains.ethereum.rpc_urls`` when ``chains.ethereum.follow``.
+    ``cardano``: chain access for the Cardano monitor and order-lock checks; ``None``
+    builds an Ogmios client of ``chains.cardano.ogmios_url`` when ``chains.cardano.follow``.
     """
     clock = clock or SystemClock()
     metrics = Metrics()
@@ -77,28 +81,34 @@ def create_app(
     book = OrderBook()
     escrows = EscrowBook()
     eth_parts = EthereumParts.build(eth, store=store, bus=bus, escrows=escrows, rpc=ethereum)
+    ada_parts = CardanoParts.build(settings.chains.cardano, store=store, bus=bus,
+                                   escrows=escrows, chains=chains, node=cardano)
     custody = CustodyKeyring.load(keys=settings.settlement.custody_keys,
                                   keys_file=settings.settlement.custody_keys_file,
                                   data_dir=settings.data_dir)
     validator = OrderValidator.from_settings(settings, chains, custody)
     keys = KeyRegistry.from_settings(settings.security)
     metrics.watch_orders(book)
-    monitors = (*monitors, *eth_parts.monitors)
+    monitors = (*monitors, *eth_parts.monitors, *ada_parts.monitors)
     metrics.watch_monitors(tuple(monitors))
     desk = OrderDesk(store=store, book=book, bus=bus, validator=validator, chains=chains,
-                     clock=clock, funds=eth_parts.funds)
+                     clock=clock, funds={**eth_parts.funds, **ada_parts.funds})
     relayer = Relayer(
         settings=settings, store=store, bus=bus, chains=chains, desk=desk, clock=clock,
         base_fee=eth_parts.base_fee, prices=StaticPriceSource(), escrows=escrows,
         started_at=time.monotonic(), auth=keys, monitors=tuple(monitors), metrics=metrics,
     )
     eth_parts.watch(desk, clock)
+    ada_parts.watch(desk)
     decayer = Decayer(desk, clock, bus=bus, base_fee=relayer.base_fee)
     webhooks = Webhooks(settings=settings, store=store, clock=clock, chains=chains,
                         public=PublicEvents(book, relayer.base_fee))
     hub, ws_endpoint = websocket_service(
         settings.websocket, book=book, clock=clock, base_fee=relayer.base_fee, prices=decayer,
         authenticator=keys)
+    metrics.watch_websockets(hub)
+    metrics.watch_settlement(bus)
+    relayer.queue_depths["websocket_send_queues"] = lambda: hub.stats().queued
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -172,6 +182,7 @@ def create_app(
     routes.append(Route("/openapi.json", OpenAPIRoute().endpoint, methods=["GET"]))
     routes.append(WebSocketRoute("/ws", ws_endpoint))
     bind_order_hash(routes)
+    bind_order_hash(routes)
     app = Starlette(
         routes=routes,
         middleware=middleware_stack(settings, keys=keys, clock=clock, metrics=metrics,
@@ -186,7 +197,8 @@ def create_app(
     )
     app.state.relayer = relayer
     app.state.decayer = decayer
-    app.state.hub = hub
     app.state.ethereum = eth_parts
+    app.state.cardano = ada_parts
+    app.state.hub = hub
     app.state.webhooks = webhooks
     return app

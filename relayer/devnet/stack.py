@@ -30,6 +30,7 @@ def devnet_settings(config_file: str | None, *, port: int | None) -> Settings:
         "server.port": port,
         "chains.ethereum.rpc_urls": [f"http://127.0.0.1:{ANVIL_PORT}"],
         "chains.cardano.ogmios_url": f"ws://127.0.0.1:{OGMIOS_PORT}",
+        "chains.cardano.follow": True,
     })
 
 

@@ -78,7 +78,8 @@ class CardanoMonitor:
         self._settings = settings
         self._complements = complements
         self._escrows = escrows
-        self._on_start = on_start
+        self.on_start = on_start
+        """Called with the live events once they are loaded, before following."""
         self._rng = rng or random.Random()
         self._stop_timeout = stop_timeout
         self._addresses = AddressBook(
@@ -116,8 +117,8 @@ class CardanoMonitor:
             return
         self._stopping = False
         await self._load()
-        if self._on_start is not None:
-            await self._on_start(self.live_events())
+        if self.on_start is not None:
+            await self.on_start(self.live_events())
         self._detail = "connecting"
         self._task = asyncio.create_task(self._run(), name="cardano-monitor")
 

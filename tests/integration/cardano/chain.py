@@ -8,6 +8,7 @@ and is synchronous: call it through ``asyncio.to_thread``.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from pycardano import (
     TransactionOutput,
     UTxO,
     Value,
+    VerificationKeyHash,
     plutus_script_hash,
 )
 
@@ -41,6 +43,7 @@ from relayer.chains.cardano.datums import (
 from relayer.chains.cardano.decode import ScriptHashes
 from relayer.chains.cardano.monitor import CardanoMonitor
 from relayer.chains.cardano.ogmios import OgmiosNode
+from relayer.chains.cardano.wiring import ABI_DIR
 from relayer.chains.escrows import EscrowBook
 from relayer.config import CardanoSettings, load_settings
 from relayer.devnet.cardano import CardanoSimulator, GenesisAccount
@@ -108,18 +111,37 @@ def lock(sim: CardanoSimulator, sender: GenesisAccount, script: PlutusV3Script,
 
 
 def spend(sim: CardanoSimulator, spender: GenesisAccount, utxo: UTxO, script: PlutusV3Script,
-          redeemer: Encodable, *, ex_units: ExecutionUnits | None = None) -> Transaction:
-    """Spend a script output with ``redeemer``; the change goes back to ``spender``."""
+          redeemer: Encodable, *, ex_units: ExecutionUnits | None = None,
+          required: list[bytes] | None = None) -> Transaction:
+    """Spend a script output with ``redeemer``; the change goes back to ``spender``;
+    ``required``: key hashes the transaction declares as signers."""
     context = sim.chain_context()
     builder = TransactionBuilder(context)
     builder.add_script_input(utxo, script=script,
                              redeemer=Redeemer(to_plutus_data(redeemer), ex_units))
     builder.add_input_address(spender.address)
+    if required:
+        builder.required_signers = [VerificationKeyHash(h) for h in required]
     tip = context.last_block_slot
     builder.validity_start = tip
     builder.ttl = tip + 100
     return builder.build_and_sign([spender.signing_key],
                                   change_address=Address.from_primitive(spender.address))
+
+
+def pay(sim: CardanoSimulator, sender: GenesisAccount, to: str, lovelace: int) -> Transaction:
+    builder = TransactionBuilder(sim.chain_context())
+    builder.add_input_address(sender.address)
+    builder.add_output(TransactionOutput(Address.from_primitive(to), Value(lovelace)))
+    return builder.build_and_sign([sender.signing_key],
+                                  change_address=Address.from_primitive(sender.address))
+
+
+def abi_script(name: str) -> PlutusV3Script:
+    """A committed validator (``contracts-abi/cardano/<name>.json``, a text envelope whose
+    ``cborHex`` wraps the script bytes once more)."""
+    envelope = json.loads((ABI_DIR / f"{name}.json").read_text())
+    return PlutusV3Script(cbor2.loads(bytes.fromhex(envelope["cborHex"])))
 
 
 def utxos_at(sim: CardanoSimulator, script: PlutusV3Script) -> list[UTxO]:
