@@ -11,8 +11,10 @@ For each transaction, in block order:
 - created outputs: the outputs (or only the collateral return, at index
   ``len(outputs)``, for a failed transaction). An output whose payment credential is the
   escrow script and whose inline datum is an escrow datum becomes ``EscrowCreated`` if
-  its value really holds the datum's amount and safety deposit; one at the order script
-  with an order datum becomes ``OrderLocked``. Anything else sent to our scripts (no
+  its value really holds the datum's amount and safety deposit, and, for a source escrow,
+  if the same transaction filled a live lock of that order with a ``Fill`` naming this
+  output (docs/protocol.md: only then is a source escrow authentic); one at the order
+  script with an order datum becomes ``OrderLocked``. Anything else sent to our scripts (no
   datum, a malformed one, too little value) is logged and ignored: anyone can pay a
   script address.
 
@@ -215,7 +217,7 @@ class BlockDecoder:
             point = ctx.point(index)
             raw = redeemers.get(index)
             event = (self._escrow_spend(ref, watched, raw, point) if watched.kind is Kind.ESCROW
-                     else self._lock_spend(ref, watched, raw, point))
+                     else self._lock_spend(ctx, ref, watched, raw, point))
             if event is not None:
                 state.apply(event)
                 emit(event)
@@ -236,14 +238,18 @@ class BlockDecoder:
         assert isinstance(redeemer, Cancel | PublicCancel)
         return EscrowCancelled(escrow=ref, point=point)
 
-    def _lock_spend(self, ref: str, watched: Watched, raw: str | None,
+    def _lock_spend(self, ctx: _Tx, ref: str, watched: Watched, raw: str | None,
                     point: ChainPoint) -> OrderLockSpent | None:
         try:
             redeemer = decode_order_redeemer(bytes.fromhex(raw or ""))
         except (DatumError, ValueError):
             log.warning("cardano_order_lock_spent_unreadable", lock=ref, tx=point.tx_id)
             return None
-        spend = LockSpend.RECLAIM if isinstance(redeemer, Reclaim) else LockSpend.FILL
+        if isinstance(redeemer, Reclaim):
+            spend = LockSpend.RECLAIM
+        else:
+            spend = LockSpend.FILL
+            ctx.fills[watched.order_hash] = redeemer.escrow_output
         return OrderLockSpent(lock=ref, order_hash=watched.order_hash, maker=watched.maker,
                               spend=spend, point=point)
 
@@ -268,6 +274,9 @@ class BlockDecoder:
                        else block_ms) // 1000
         complement: DstComplement | None = None
         if isinstance(datum, SrcEscrowDatum):
+            if ctx.fills.get("0x" + datum.order_hash.hex()) != index:
+                self._ignore("cardano_src_escrow_without_fill", ref)
+                return None
             role = EscrowRole.SRC
             times = {Stage.SRC_WITHDRAWAL: datum.withdrawal,
                      Stage.SRC_PUBLIC_WITHDRAWAL: datum.public_withdrawal,
@@ -320,7 +329,7 @@ class BlockDecoder:
 class _Tx:
     """One transaction of a block, with what every point derived from it shares."""
 
-    __slots__ = ("tx", "tx_id", "block_id", "slot", "height", "timestamp")
+    __slots__ = ("tx", "tx_id", "block_id", "slot", "height", "timestamp", "fills")
 
     def __init__(self, tx: Json, block_id: str, slot: int, height: int, timestamp: int) -> None:
         self.tx = tx
@@ -329,6 +338,8 @@ class _Tx:
         self.slot = slot
         self.height = height
         self.timestamp = timestamp
+        self.fills: dict[str, int] = {}
+        """Order hash -> the escrow output index of a Fill of that order's lock here."""
 
     def point(self, index: int) -> ChainPoint:
         return ChainPoint(chain=CHAIN, height=self.height, slot=self.slot,

@@ -112,19 +112,23 @@ def lock(sim: CardanoSimulator, sender: GenesisAccount, script: PlutusV3Script,
 
 def spend(sim: CardanoSimulator, spender: GenesisAccount, utxo: UTxO, script: PlutusV3Script,
           redeemer: Encodable, *, ex_units: ExecutionUnits | None = None,
-          required: list[bytes] | None = None) -> Transaction:
+          required: list[bytes] | None = None, outputs: list[TransactionOutput] | None = None,
+          lower: int | None = None, upper: int | None = None) -> Transaction:
     """Spend a script output with ``redeemer``; the change goes back to ``spender``;
-    ``required``: key hashes the transaction declares as signers."""
+    ``required``: key hashes the transaction declares as signers; ``outputs`` come first,
+    in order; ``lower``/``upper``: the validity interval in slots (default: tip, tip + 100)."""
     context = sim.chain_context()
     builder = TransactionBuilder(context)
     builder.add_script_input(utxo, script=script,
                              redeemer=Redeemer(to_plutus_data(redeemer), ex_units))
     builder.add_input_address(spender.address)
+    for output in outputs or ():
+        builder.add_output(output)
     if required:
         builder.required_signers = [VerificationKeyHash(h) for h in required]
     tip = context.last_block_slot
-    builder.validity_start = tip
-    builder.ttl = tip + 100
+    builder.validity_start = tip if lower is None else lower
+    builder.ttl = tip + 100 if upper is None else upper
     return builder.build_and_sign([spender.signing_key],
                                   change_address=Address.from_primitive(spender.address))
 
