@@ -24,6 +24,8 @@ from prometheus_client.registry import Collector
 
 from relayer import __version__
 from relayer.chains.status import ChainMonitor
+from relayer.events.bus import EventBus
+from relayer.events.settlement import FillStatusChanged, SecretReleased
 from relayer.orders.book import OrderBook
 from relayer.orders.status import OrderStatus
 from relayer.settlement.policy import Withheld
@@ -166,9 +168,28 @@ class Metrics:
     def secret_released(self, source: str) -> None:
         self.secrets_released.labels(source=source).inc()
 
-    def secret_withheld(self, reasons: Iterable[Withheld]) -> None:
+    def secret_withheld(self, reasons: Iterable[str]) -> None:
         for reason in reasons:
-            self.secrets_withheld.labels(reason=reason.value).inc()
+            self.secrets_withheld.labels(reason=str(reason)).inc()
+
+    def watch_settlement(self, bus: EventBus) -> Callable[[], None]:
+        """Count the coordinator's decisions from its events: each release by source, and
+        each reason a fill's status change carries while its secret is withheld."""
+
+        def released(event: SecretReleased) -> None:
+            self.secret_released(event.source)
+
+        def decided(event: FillStatusChanged) -> None:
+            self.secret_withheld(event.reasons)
+
+        detach = [bus.subscribe(SecretReleased, released),
+                  bus.subscribe(FillStatusChanged, decided)]
+
+        def unsubscribe() -> None:
+            for undo in detach:
+                undo()
+
+        return unsubscribe
 
     def timed_tick(self, tick: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
         """Wrap the auction job so each run is counted and timed."""

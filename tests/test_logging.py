@@ -6,6 +6,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,18 @@ from starlette.routing import Route
 from relayer.api.app import create_app
 from relayer.api.request_id import RequestIdMiddleware, bind_order_hash
 from relayer.clock import FakeClock
+from relayer.events.settlement import SecretShared
 from relayer.log_setup import REDACTED, configure_logging, is_secret_name, redact_secrets
+from relayer.metrics import Metrics
 from relayer.orders.signer import cancel_digest_of, make_secrets, sign_evm
+from relayer.orders.status import OrderStatus
 from relayer.orders.wire import CustodyWire
 from relayer.security.keys import generate_key
 from relayer.security.principal import Scope
 from relayer.settlement.custody import seal_secret
+from relayer.settlement.fills import FillStatus
 from tests.factories import EVM_MAKER_KEY, make_settings, make_validator, submission, to_json
+from tests.settlement.harness import Harness
 
 
 @pytest.fixture
@@ -169,3 +175,49 @@ async def test_no_secret_or_key_in_any_log_line(tmp_path: Path, clock: FakeClock
         for form in (secret.hex(), secret.hex().upper(), repr(secret)):
             assert form not in text
     assert key.api_key not in text and key.api_key[20:] not in text
+
+
+async def test_a_whole_swap_logs_no_secret(tmp_path: Path, log_output: io.StringIO) -> None:
+    """A custody swap through the settlement coordinator (chains played by the test, as in
+    tests/settlement): intake, both escrows, finality, the release, both withdrawals (which
+    carry the secret in the clear) and settlement, with every log at debug level. The secret
+    appears in no log line; the release and the withheld reasons are counted."""
+    h = Harness(tmp_path)
+    metrics = Metrics()
+    metrics.watch_settlement(h.bus)
+    await h.open()
+    try:
+        await h.submit()
+        secret = h.secrets.secrets[0]
+        h.clock.advance(30)
+        src = h.src_escrow()
+        await h.chain(src)
+        h.clock.advance(10)
+        dst = h.dst_escrow(src)
+        await h.chain(dst)
+        h.confirm()
+        await h.coordinator.tick()
+        h.clock.advance(12)
+        await h.coordinator.tick()
+        (fill,) = h.coordinator.fills(h.order_hash)
+        assert fill.status is FillStatus.SECRET_RELEASED
+        shared = [e for e in h.published if isinstance(e, SecretShared)]
+        assert shared and shared[0].secret == "0x" + secret.hex()
+        # Someone logs the shared event carelessly: the redaction still holds.
+        structlog.get_logger("relayer.test").info("careless", event_data=asdict(shared[0]))
+        await h.chain(h.withdrawn(dst, secret))
+        await h.chain(h.withdrawn(src, secret))
+        h.confirm()
+        await h.coordinator.tick()
+        assert fill.status is FillStatus.SETTLED
+        assert h.book.get(h.order_hash).status is OrderStatus.FILLED  # type: ignore[union-attr]
+    finally:
+        await h.close()
+    text = log_output.getvalue()
+    assert len(lines(log_output)) >= 5
+    for form in (secret.hex(), secret.hex().upper(), repr(secret)):
+        assert form not in text
+    rendered = metrics.render().decode()
+    assert 'relayer_secrets_released_total{source="custody"} 1.0' in rendered
+    assert 'relayer_secrets_withheld_total{reason="DST_ESCROW_MISSING"} 1.0' in rendered
+    assert 'relayer_secrets_withheld_total{reason="DST_FINALITY_LOCK"}' in rendered
