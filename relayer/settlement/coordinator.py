@@ -476,7 +476,9 @@ class Coordinator:
             await self._store.append([to_record(event, version=fill.version + 1,
                                                  stream=fill_stream(fill.fill_id))])
         except VersionConflict:
-            log.warning("fill_changed_elsewhere", fill_id=fill.fill_id)
+            # Another coordinator (a replica, a former leader) recorded it first: adopt
+            # what the log holds; it was derived from the same facts.
+            await self._reload(fill)
             return
         fill.status, fill.reasons, fill.version = status, reasons, fill.version + 1
         log.info("fill_status_changed", order_hash=fill.order_hash, fill_id=fill.fill_id,
@@ -487,6 +489,14 @@ class Coordinator:
                 self._bus.publish(PublicActionAvailable(
                     order_hash=fill.order_hash, fill_id=fill.fill_id, action=action,
                     chain=state.chain, escrow=state.escrow, at=now))
+
+    async def _reload(self, fill: Fill) -> None:
+        records = await self._store.read_stream(fill_stream(fill.fill_id))
+        if records:
+            last = from_record(records[-1])
+            assert isinstance(last, FillStatusChanged)
+            fill.status, fill.reasons = FillStatus(last.new), last.reasons
+            fill.version = records[-1].version
 
     @staticmethod
     def _public_targets(fill: Fill, status: FillStatus) -> list[tuple[str, EscrowState]]:

@@ -256,3 +256,23 @@ async def test_cancelled_order_withholds(h: Harness) -> None:
     (fill,) = h.coordinator.fills(h.order_hash)
     assert fill.status is FillStatus.FINAL and fill.reasons == ("ORDER_CANCELLED",)
     assert released(h) == []
+
+
+async def test_two_coordinators_converge_on_one_fill_history(h: Harness) -> None:
+    rival = h.new_coordinator()
+    detach_rival = rival.attach()
+    h.clock.advance(30)
+    src = h.src_escrow()
+    await h.chain(src)
+    await h.chain(h.dst_escrow(src))
+    h.confirm()
+    h.clock.advance(20)
+    await h.coordinator.tick()
+    await rival.tick()
+    (mine,), (theirs,) = h.coordinator.fills(h.order_hash), rival.fills(h.order_hash)
+    assert (mine.status, mine.version) == (theirs.status, theirs.version)
+    assert mine.status is FillStatus.SECRET_RELEASED
+    history = await h.store.read_stream(f"fill:{mine.fill_id}")
+    assert [r.version for r in history] == list(range(1, len(history) + 1))
+    assert len(released(h)) == 1
+    detach_rival()

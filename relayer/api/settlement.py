@@ -1,0 +1,154 @@
+"""Settlement routes: fills and why a secret is withheld, secrets, public actions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+from starlette.requests import Request
+from starlette.responses import Response
+
+from relayer.api.requests import read_json
+from relayer.chains.escrows import EscrowState
+from relayer.orders.desk import OrderDesk
+from relayer.orders.wire import Hex32
+from relayer.settlement.coordinator import Coordinator, Fill
+from relayer.settlement.fills import FillStatus
+
+_JSON = "application/json"
+_encoder = msgspec.json.Encoder()
+
+
+class SecretWire(msgspec.Struct, forbid_unknown_fields=True):
+    idx: Annotated[int, Meta(ge=0, le=1 << 16)]
+    secret: Hex32
+
+
+class EscrowView(msgspec.Struct):
+    chain: str
+    escrow: str
+    tx_id: str
+    block: int
+    order_hash: str
+    hashlock: str
+    maker: str
+    taker: str
+    token: str
+    amount: str
+    safety_deposit: str
+    timelocks: str
+    phase: str
+
+
+class FillView(msgspec.Struct):
+    fill_id: str
+    idx: int
+    status: FillStatus
+    reasons: list[str]
+    """Why the secret is withheld (stable codes, docs/settlement.md); empty once out."""
+    src_escrow: EscrowView | None
+    dst_escrow: EscrowView | None
+
+
+class FillList(msgspec.Struct):
+    order_hash: str
+    fills: list[FillView]
+
+
+class SecretView(msgspec.Struct):
+    idx: int
+    secret: str
+    secret_hash: str
+    fill_id: str
+    source: str
+    released_at: int
+
+
+class SecretList(msgspec.Struct):
+    order_hash: str
+    secrets: list[SecretView]
+
+
+class PublicActionView(msgspec.Struct):
+    action: str
+    """``public_withdraw`` (with the secret) or ``public_cancel``."""
+    order_hash: str
+    fill_id: str
+    escrow: EscrowView
+    secret: str | None
+
+
+class PublicActionList(msgspec.Struct):
+    actions: list[PublicActionView]
+
+
+def escrow_view(state: EscrowState | None) -> EscrowView | None:
+    if state is None:
+        return None
+    imm = state.immutables
+    return EscrowView(chain=state.chain, escrow=state.escrow, tx_id=state.created.tx_id,
+                      block=state.created.height, order_hash=imm.order_hash,
+                      hashlock=imm.hashlock, maker=imm.maker, taker=imm.taker,
+                      token=imm.token, amount=str(imm.amount),
+                      safety_deposit=str(imm.safety_deposit), timelocks=str(imm.timelocks),
+                      phase=str(state.phase))
+
+
+def fill_view(fill: Fill) -> FillView:
+    return FillView(fill_id=fill.fill_id, idx=fill.secret_index, status=fill.status,
+                    reasons=list(fill.reasons), src_escrow=escrow_view(fill.src),
+                    dst_escrow=escrow_view(fill.dst))
+
+
+class SettlementRoutes:
+    def __init__(self, coordinator: Coordinator, desk: OrderDesk) -> None:
+        self._coordinator = coordinator
+        self._desk = desk
+        self._secret = msgspec.json.Decoder(SecretWire)
+
+    def _order_hash(self, request: Request) -> str:
+        return self._desk.get(request.path_params["order_hash"]).order_hash
+
+    async def fills(self, request: Request) -> Response:
+        order_hash = self._order_hash(request)
+        fills = [fill_view(f) for f in self._coordinator.fills(order_hash)]
+        return Response(_encoder.encode(FillList(order_hash, fills)), media_type=_JSON)
+
+    async def ready(self, request: Request) -> Response:
+        order_hash = self._order_hash(request)
+        fills = [fill_view(f) for f in self._coordinator.fills(order_hash)
+                 if f.status is FillStatus.READY]
+        return Response(_encoder.encode(FillList(order_hash, fills)), media_type=_JSON)
+
+    async def submit_secret(self, request: Request) -> Response:
+        order_hash = self._order_hash(request)
+        wire = await read_json(request, self._secret)
+        await self._coordinator.accept_secret(order_hash, wire.idx,
+                                              bytes.fromhex(wire.secret[2:]))
+        return self._secrets(order_hash)
+
+    async def secrets(self, request: Request) -> Response:
+        return self._secrets(self._order_hash(request))
+
+    def _secrets(self, order_hash: str) -> Response:
+        views = [SecretView(idx=event.secret_index, secret="0x" + secret.hex(),
+                            secret_hash=event.secret_hash, fill_id=event.fill_id,
+                            source=event.source, released_at=event.at)
+                 for event, secret in self._coordinator.released_secrets(order_hash)]
+        return Response(_encoder.encode(SecretList(order_hash, views)), media_type=_JSON)
+
+    async def public_actions(self, request: Request) -> Response:
+        views = []
+        for fill, action, state in self._coordinator.public_actions():
+            secret = None
+            if action == "public_withdraw":
+                for event, opened in self._coordinator.released_secrets(fill.order_hash):
+                    if event.secret_index == fill.secret_index:
+                        secret = "0x" + opened.hex()
+            escrow = escrow_view(state)
+            assert escrow is not None
+            views.append(PublicActionView(action=action, order_hash=fill.order_hash,
+                                          fill_id=fill.fill_id, escrow=escrow,
+                                          secret=secret))
+        return Response(_encoder.encode(PublicActionList(views)), media_type=_JSON)
