@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import cbor2
@@ -16,6 +17,10 @@ from uplc.machine import Machine
 
 from relayer.devnet.cardano.errors import ScriptFailure
 from relayer.devnet.cardano.model import Script
+
+# `uplc` decodes and transforms programs recursively, one Python frame per nested term:
+# real validators (a few KB) nest deeper than Python's default limit of 1000.
+RECURSION_LIMIT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,8 @@ class PlutusEvaluator:
         self._cek_model = default_cek_machine_cost_model_plutus_v3()
         self._builtin_model = default_builtin_cost_model_plutus_v3()
         self._programs: dict[bytes, uplc.ast.Program] = {}
+        # Raised once and never lowered, so concurrent evaluations cannot undo it.
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
     def program(self, script: Script) -> uplc.ast.Program:
         cached = self._programs.get(script.hash)

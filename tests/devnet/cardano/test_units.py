@@ -10,10 +10,14 @@ from pathlib import Path
 
 import cbor2
 import pytest
+import uplc
+import uplc.ast
 
 from relayer.devnet.cardano.encoders import native_script_json
 from relayer.devnet.cardano.errors import SubmissionError
+from relayer.devnet.cardano.model import Script
 from relayer.devnet.cardano.params import ProtocolParameters
+from relayer.devnet.cardano.plutus import PlutusEvaluator
 from relayer.devnet.cardano.txcbor import decode_transaction
 from tests.devnet.cardano.txs import DATA
 
@@ -67,3 +71,25 @@ def test_committed_validator_matches_its_source(tmp_path: Path) -> None:
     )
     built = (tmp_path / "script.cbor").read_text().strip()
     assert built == (DATA / "hashlock_validator.cbor").read_text().strip()
+
+
+def test_programs_nested_deeper_than_the_default_recursion_limit_run() -> None:
+    # A validator of a few KB nests terms thousands deep; uplc recurses once per term.
+    term: uplc.ast.AST = uplc.ast.BuiltinUnit()
+    for _ in range(2_500):
+        term = uplc.ast.Apply(uplc.ast.Lambda("x", uplc.ast.Variable("x")), term)
+    program = uplc.ast.Program((1, 1, 0), uplc.ast.Lambda("context", term))
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)
+    try:
+        body = uplc.flatten(program)
+    finally:
+        sys.setrecursionlimit(1_000)
+    try:
+        result = PlutusEvaluator().run(
+            Script(3, body), uplc.ast.PlutusInteger(0), purpose="spend", index=0,
+            memory=14_000_000, cpu=10_000_000_000,
+        )
+    finally:
+        sys.setrecursionlimit(max(limit, sys.getrecursionlimit()))
+    assert result.cpu > 0
