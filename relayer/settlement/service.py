@@ -1,0 +1,74 @@
+"""The settlement part of a running relayer: the coordinator, its job and its routes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from starlette.routing import Route
+
+from relayer.api.settlement import SettlementRoutes
+from relayer.chains.escrows import EscrowBook
+from relayer.chains.registry import ChainRegistry
+from relayer.chains.status import ChainMonitor
+from relayer.clock import Clock
+from relayer.config import Settings
+from relayer.events.bus import EventBus
+from relayer.orders.desk import OrderDesk
+from relayer.settlement.coordinator import Coordinator
+from relayer.settlement.custody import CustodyKeyring
+from relayer.settlement.parties import RegistryParties
+from relayer.settlement.policy import PolicySettings
+from relayer.store.base import EventStore
+
+
+class Settlement:
+    def __init__(self, *, settings: Settings, store: EventStore, bus: EventBus,
+                 desk: OrderDesk, escrows: EscrowBook, custody: CustodyKeyring,
+                 chains: ChainRegistry, monitors: Sequence[ChainMonitor],
+                 clock: Clock) -> None:
+        by_chain = {monitor.name: monitor for monitor in monitors}
+
+        def tip_height(chain: str) -> int | None:
+            monitor = by_chain.get(chain)
+            return None if monitor is None else monitor.status().tip_height
+
+        self._tick_seconds = settings.auction.tick_seconds
+        self.coordinator = Coordinator(
+            store=store, bus=bus, book=desk.book, escrows=escrows, custody=custody,
+            parties=RegistryParties(chains, settings.settlement.resolvers),
+            policy=PolicySettings(
+                confirmations={"ethereum": settings.chains.ethereum.confirmations,
+                               "cardano": settings.chains.cardano.confirmations},
+                safety_margin=settings.settlement.safety_margin_seconds),
+            tip_height=tip_height, clock=clock, transition_order=desk.transition)
+        self._routes = SettlementRoutes(self.coordinator, desk)
+        self._detach: Callable[[], None] | None = None
+
+    async def start(self) -> None:
+        """Fold the log's fills and releases back in, then follow the chains' events.
+
+        Call after the order book and the escrow projection are rebuilt."""
+        await self.coordinator.rebuild()
+        self._detach = self.coordinator.attach()
+
+    def stop(self) -> None:
+        if self._detach is not None:
+            self._detach()
+            self._detach = None
+
+    def schedule(self, scheduler: AsyncIOScheduler) -> None:
+        """The leader's job: time moves the reveal rules and the escrow windows."""
+        scheduler.add_job(self.coordinator.tick, "interval", seconds=self._tick_seconds,
+                          id="settlement_tick", max_instances=1, coalesce=True)
+
+    def routes(self) -> list[Route]:
+        r = self._routes
+        return [
+            Route("/api/orders/{order_hash}/fills", r.fills, methods=["GET"]),
+            Route("/api/orders/{order_hash}/ready-to-accept-secret-fills", r.ready,
+                  methods=["GET"]),
+            Route("/api/orders/{order_hash}/secrets", r.submit_secret, methods=["POST"]),
+            Route("/api/orders/{order_hash}/secrets", r.secrets, methods=["GET"]),
+            Route("/api/actions/public", r.public_actions, methods=["GET"]),
+        ]
