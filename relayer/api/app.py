@@ -45,10 +45,14 @@ from relayer.metrics import Metrics, TimedStore
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
 from relayer.orders.validation import OrderValidator
+from relayer.replica.duties import FollowerPrices, LeaderDuties
+from relayer.replica.fanout import Fanout
+from relayer.replica.replica import Replica, leadership_for
 from relayer.security.errors import SecurityError
 from relayer.security.keys import KeyRegistry
 from relayer.settlement.custody import CustodyKeyring
 from relayer.store import EventStore, open_store
+from relayer.store.sequenced import SequencedStore
 from relayer.webhooks.runtime import Webhooks
 
 log = structlog.get_logger(__name__)
@@ -73,7 +77,11 @@ def create_app(
     """
     clock = clock or SystemClock()
     metrics = Metrics()
-    store = TimedStore(store or open_store(settings.store_url), metrics)
+    raw_store = store or open_store(settings.store_url, pool_size=settings.store.pool_size,
+                                    poll_seconds=settings.store.poll_seconds)
+    # Own appends and other replicas' records take turns in position order (fan-out).
+    sequenced = SequencedStore(raw_store)
+    store = TimedStore(sequenced, metrics)
     chains = ChainRegistry.from_settings(settings.chains)
     eth = settings.chains.ethereum
     bus = EventBus()
@@ -93,10 +101,13 @@ def create_app(
     metrics.watch_monitors(tuple(monitors))
     desk = OrderDesk(store=store, book=book, bus=bus, validator=validator, chains=chains,
                      clock=clock, funds={**eth_parts.funds, **ada_parts.funds})
+    replica = Replica(store=sequenced, leadership=leadership_for(raw_store, settings),
+                      fanout=Fanout(desk=desk, escrows=escrows, bus=bus), escrows=escrows)
     relayer = Relayer(
         settings=settings, store=store, bus=bus, chains=chains, desk=desk, clock=clock,
         base_fee=eth_parts.base_fee, prices=StaticPriceSource(), escrows=escrows,
         started_at=time.monotonic(), auth=keys, monitors=tuple(monitors), metrics=metrics,
+        replica=replica,
     )
     eth_parts.watch(desk, clock)
     ada_parts.watch(desk)
@@ -109,6 +120,15 @@ def create_app(
     metrics.watch_websockets(hub)
     metrics.watch_settlement(bus)
     relayer.queue_depths["websocket_send_queues"] = lambda: hub.stats().queued
+    follower_prices = FollowerPrices(board=decayer.board, bus=bus, clock=clock,
+                                     base_fee=relayer.base_fee, leadership=replica.leadership)
+
+    def leader_jobs(scheduler: AsyncIOScheduler) -> None:
+        scheduler.add_job(metrics.timed_tick(decayer.tick), "interval",
+                          seconds=settings.auction.tick_seconds,
+                          id="auction_tick", max_instances=1, coalesce=True,
+                          start_date=decayer.next_second())
+        eth_parts.schedule(scheduler)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -118,17 +138,20 @@ def create_app(
         decayer.track_all()
         unsubscribe = decayer.attach()
         await webhooks.start(bus)  # before the monitors publish what they catch up on
-        for monitor in relayer.monitors:
-            await monitor.start()
         detach_hub = hub.attach(bus)
         hub.start()
+        # Follow what other replicas commit; lead (monitors, auction and chain jobs) if
+        # elected: on SQLite at once, on PostgreSQL when the advisory lock is won.
+        await replica.start(applied=desk.position, duties=LeaderDuties(
+            monitors=relayer.monitors, schedule=leader_jobs if run_scheduler else None))
         freeze_survivors()
         scheduler = AsyncIOScheduler()
         if run_scheduler:
-            scheduler.add_job(metrics.timed_tick(decayer.tick), "interval",
-                              seconds=settings.auction.tick_seconds,
-                              id="auction_tick", max_instances=1, coalesce=True,
-                              start_date=decayer.next_second())
+            if replica.shared:
+                scheduler.add_job(follower_prices.tick, "interval",
+                                  seconds=settings.auction.tick_seconds,
+                                  id="follower_prices", max_instances=1, coalesce=True,
+                                  start_date=decayer.next_second())
             scheduler.add_job(webhooks.run_due, "interval",
                               seconds=settings.webhooks.retry_poll_seconds,
                               id="webhook_retries", max_instances=1, coalesce=True)
@@ -136,7 +159,6 @@ def create_app(
                 scheduler.add_job(freeze_survivors, "interval",
                                   seconds=settings.server.gc_freeze_seconds, id="gc_freeze",
                                   max_instances=1, coalesce=True)
-            eth_parts.schedule(scheduler)
             scheduler.start()
         try:
             yield
@@ -144,8 +166,7 @@ def create_app(
             unsubscribe()
             if run_scheduler:
                 scheduler.shutdown(wait=False)
-            for monitor in reversed(relayer.monitors):
-                await monitor.stop()
+            await replica.stop()
             await eth_parts.close()
             detach_hub()
             await hub.stop()

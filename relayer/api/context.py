@@ -15,6 +15,7 @@ from relayer.config import Settings
 from relayer.events.bus import EventBus
 from relayer.metrics import Metrics
 from relayer.orders.desk import OrderDesk
+from relayer.replica.replica import Replica
 from relayer.security.keys import KeyRegistry
 from relayer.security.principal import Authenticator
 from relayer.store.base import EventStore
@@ -42,3 +43,6 @@ class Relayer:
     queue_depths: dict[str, Callable[[], int]] = field(default_factory=dict)
     """Named probes of internal queue depths, reported by ``/health``; a part that owns
     a queue registers one when it is wired."""
+    replica: Replica | None = None
+    """This process among replicas: its role (leader or follower), fan-out lag and schema
+    version (``relayer/replica/``); ``None`` only where no app wired one."""

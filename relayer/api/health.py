@@ -19,12 +19,14 @@ from starlette.responses import Response
 
 from relayer import __version__
 from relayer.api.context import Relayer
-from relayer.chains.status import ChainStatus
+from relayer.chains.status import ChainMonitor, ChainStatus
 from relayer.errors import StoreError
 
 _encoder = msgspec.json.Encoder()
 STORE_UNREACHABLE = "store_unreachable"
 STORE_TIMEOUT = 2.0
+LOG_NOT_FOLLOWED = "log_not_followed"
+"""A replica on a shared store whose log follower is not running (it would serve stale data)."""
 
 
 def chain_reason(status: ChainStatus) -> str | None:
@@ -57,7 +59,10 @@ class HealthRoutes:
         reasons = []
         if await self._store_latency() is None:
             reasons.append(STORE_UNREACHABLE)
-        for monitor in self._relayer.monitors:
+        replica = self._relayer.replica
+        if replica is not None and replica.shared and not replica.following:
+            reasons.append(LOG_NOT_FOLLOWED)
+        for monitor in self._running_monitors():
             reason = chain_reason(monitor.status())
             if reason is not None:
                 reasons.append(reason)
@@ -68,7 +73,7 @@ class HealthRoutes:
     async def status(self, request: Request) -> Response:
         relayer = self._relayer
         latency = await self._store_latency()
-        statuses = [monitor.status() for monitor in relayer.monitors]
+        statuses = [monitor.status() for monitor in self._running_monitors()]
         body = {
             "version": __version__,
             "uptime_seconds": int(time.monotonic() - relayer.started_at),
@@ -78,8 +83,16 @@ class HealthRoutes:
             "store_latency_ms": round(latency * 1000, 3) if latency is not None else None,
             "chains": {s.chain: chain_view(s) for s in statuses},
             "queues": {name: depth() for name, depth in sorted(relayer.queue_depths.items())},
+            "replica": await relayer.replica.status() if relayer.replica is not None else None,
         }
         return Response(_encoder.encode(body), media_type="application/json")
+
+    def _running_monitors(self) -> tuple[ChainMonitor, ...]:
+        """The chain monitors this replica runs: all of them if it leads, none if it follows."""
+        replica = self._relayer.replica
+        if replica is not None and not replica.leadership.is_leader:
+            return ()
+        return self._relayer.monitors
 
     async def _store_latency(self) -> float | None:
         try:

@@ -48,6 +48,10 @@ class Leadership(Protocol):
     @property
     def is_leader(self) -> bool: ...
 
+    @property
+    def elections(self) -> int:
+        """How many times this replica became the leader."""
+
     async def start(self, duties: Duties) -> None:
         """Begin campaigning (and run ``duties`` while leading)."""
 

@@ -54,6 +54,10 @@ class PostgresEventStore:
         """The LISTEN connection is up (followers also poll, so this is about latency)."""
 
     @property
+    def url(self) -> str:
+        return self._url
+
+    @property
     def schema_version(self) -> int:
         return self._schema_version
 

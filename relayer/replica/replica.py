@@ -1,0 +1,107 @@
+"""One replica's lifecycle: follow the shared log, campaign for the lead, report both.
+
+On PostgreSQL several replicas share the log: each follows it (records of the
+others reach its book and bus) and campaigns for the leader lock. On SQLite
+the one process follows only itself and always leads; the code is the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+
+from relayer.chains.escrows import EscrowBook
+from relayer.config import Settings
+from relayer.errors import StoreError
+from relayer.replica.fanout import Fanout
+from relayer.store.base import EventStore
+from relayer.store.leader import Duties, Leadership, PostgresLeadership, SoleLeader
+from relayer.store.postgres import PostgresEventStore
+from relayer.store.sequenced import SequencedStore
+
+log = structlog.get_logger(__name__)
+
+_RESTART_SECONDS = 1.0
+CHAINS = ("ethereum", "cardano")
+
+
+def leadership_for(store: EventStore, settings: Settings) -> Leadership:
+    """An advisory-lock election on a shared PostgreSQL store; otherwise the sole leader."""
+    if isinstance(store, PostgresEventStore):
+        return PostgresLeadership(store.url,
+                                  takeover_seconds=settings.store.leader_takeover_seconds)
+    return SoleLeader()
+
+
+class Replica:
+    def __init__(self, *, store: SequencedStore, leadership: Leadership, fanout: Fanout,
+                 escrows: EscrowBook) -> None:
+        self.store = store
+        self.leadership = leadership
+        self._fanout = fanout
+        self._escrows = escrows
+        self._follower: asyncio.Task[None] | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Other processes may write the same log."""
+        return not isinstance(self.leadership, SoleLeader)
+
+    @property
+    def role(self) -> str:
+        return "leader" if self.leadership.is_leader else "follower"
+
+    async def start(self, *, applied: int, duties: Duties) -> None:
+        """Follow the log after ``applied`` (what the replay folded in), then campaign."""
+        self.store.start_at(applied)
+        if self.shared:
+            # Only the leader's monitors fold chain events in; a follower needs them too.
+            for chain in CHAINS:
+                await self._escrows.load(self.store, chain)
+        if self.store.feed is not None:
+            self._follower = asyncio.create_task(self._follow(), name="log-follower")
+        await self.leadership.start(duties)
+
+    async def stop(self) -> None:
+        await self.leadership.stop()
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+            self._follower = None
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                await self.store.follow(self._fanout.apply)
+                return
+            except Exception:
+                log.exception("log_follower_failed")
+                await asyncio.sleep(_RESTART_SECONDS)
+
+    @property
+    def following(self) -> bool:
+        return self._follower is not None and not self._follower.done()
+
+    async def status(self) -> dict[str, Any]:
+        """Role, fan-out lag and schema version, as ``/health`` reports them."""
+        try:
+            head: int | None = await self.store.last_position()
+        except StoreError:
+            head = None
+        applied = self.store.applied
+        return {
+            "role": self.role,
+            "shared_store": self.shared,
+            "schema_version": self.store.schema_version,
+            "elections": self.leadership.elections,
+            "following": self.following,
+            "log_head": head,
+            "applied_position": applied,
+            "fanout_lag": None if head is None else max(head - applied, 0),
+            "applied_from_others": self.store.applied_foreign,
+            "apply_errors": self.store.apply_errors,
+        }
