@@ -11,6 +11,7 @@ it every ``auction.tick_seconds``.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import heapq
 import math
@@ -124,7 +125,9 @@ class Decayer:
 
     async def _drain(self, heap: list[tuple[int, int, str]], before: int,
                      target: OrderStatus, reason: str) -> int:
-        moved = 0
+        """Move every order due before ``before`` to ``target``, all at once: the
+        store commits appends that wait together in one transaction."""
+        due = []
         while heap and heap[0][0] < before:
             _, _, order_hash = heapq.heappop(heap)
             entry = self._desk.book.get(order_hash)
@@ -132,10 +135,16 @@ class Decayer:
                 continue
             if target is OrderStatus.ACTIVE and entry.status is not OrderStatus.PENDING:
                 continue
-            try:
-                await self._desk.transition(order_hash, target, reason=reason)
-                moved += 1
-            except ConflictError:
-                # Changed under us (cancelled, filled): its own event decided.
-                log.debug("tick_transition_skipped", order_hash=order_hash)
-        return moved
+            due.append(order_hash)
+        moved = await asyncio.gather(*(self._move(h, target, reason)
+                                       for h in dict.fromkeys(due)))
+        return sum(moved)
+
+    async def _move(self, order_hash: str, target: OrderStatus, reason: str) -> bool:
+        try:
+            await self._desk.transition(order_hash, target, reason=reason)
+            return True
+        except ConflictError:
+            # Changed under us (cancelled, filled): its own event decided.
+            log.debug("tick_transition_skipped", order_hash=order_hash)
+            return False
