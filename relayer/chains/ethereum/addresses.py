@@ -9,6 +9,7 @@ same value ``addressOfEscrowSrc`` returns, without a call per escrow.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from relayer.signing.keccak import keccak256
@@ -24,10 +25,15 @@ def to_checksum(address: bytes | int) -> str:
     """EIP-55 text of a 20-byte address, or of the low 160 bits of an integer (a packed
     ``Address`` word is read as Solidity's ``address(uint160(word))`` reads it)."""
     raw = (address & _LOW_160).to_bytes(20, "big") if isinstance(address, int) else address
+    return _checksum(raw)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _checksum(raw: bytes) -> str:
+    # Makers, takers and tokens repeat across escrows: the cache saves their keccak.
     plain = raw.hex()
     digest = keccak256(plain.encode()).hex()
-    return "0x" + "".join(c.upper() if d >= "8" and c > "9" else c
-                          for c, d in zip(plain, digest, strict=False))
+    return "0x" + "".join(c.upper() if d > "7" else c for c, d in zip(plain, digest, strict=False))
 
 
 def proxy_code_hash(implementation: bytes) -> bytes:

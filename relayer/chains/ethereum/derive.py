@@ -25,7 +25,7 @@ from eth_abi.exceptions import DecodingError
 
 from relayer.chains.ethereum.abi import EscrowAbi, EventKind
 from relayer.chains.ethereum.addresses import EscrowAddresses, to_checksum, with_deployed_at
-from relayer.chains.ethereum.rpc import BlockHeader, EthereumRpc, RawLog, RpcError
+from relayer.chains.ethereum.rpc import BlockHeader, EthereumRpc, RawLog, RpcError, Transaction
 from relayer.events.chain import (
     ChainPoint,
     DstComplement,
@@ -76,11 +76,13 @@ class EventDeriver:
         logs: Iterable[RawLog],
         blocks: Mapping[int, BlockHeader],
         is_known: Callable[[str], bool],
+        transactions: Mapping[str, Transaction] | None = None,
         src_addresses: Mapping[LogRef, str] | None = None,
     ) -> Derived:
         """Events of ``logs`` (in chain order). ``blocks`` must hold the block of every
-        log without ``blockTimestamp`` and, with transactions, of every DstEscrowCreated;
-        ``src_addresses`` the escrow of every fee-variant SrcEscrowCreated."""
+        log without ``blockTimestamp``, ``transactions`` the transaction of every
+        DstEscrowCreated, ``src_addresses`` the escrow of every fee-variant
+        SrcEscrowCreated."""
         out = Derived()
         created_here: set[str] = set()
         for raw in logs:
@@ -96,7 +98,7 @@ class EventDeriver:
             try:
                 values = event.decode(bytes.fromhex(str(raw["data"])[2:]))
                 point = self._point(raw, blocks)
-                derived = self._event(event.kind, values, raw, point, blocks, address,
+                derived = self._event(event.kind, values, point, address, transactions or {},
                                       src_addresses or {}, is_known, created_here)
             except (ValueError, KeyError) as exc:
                 log.warning("ethereum_log_not_decoded", tx_id=raw.get("transactionHash"),
@@ -120,8 +122,8 @@ class EventDeriver:
                           tx_id=str(raw["transactionHash"]).lower(),
                           index=int(raw["logIndex"], 16))
 
-    def _event(self, kind: EventKind, values: tuple[int, ...], raw: RawLog,
-               point: ChainPoint, blocks: Mapping[int, BlockHeader], address: str,
+    def _event(self, kind: EventKind, values: tuple[int, ...], point: ChainPoint,
+               address: str, transactions: Mapping[str, Transaction],
                src_addresses: Mapping[LogRef, str], is_known: Callable[[str], bool],
                created_here: set[str]) -> EscrowEvent | None:
         if kind is EventKind.SRC_CREATED or kind is EventKind.SRC_CREATED_WITH_PARAMETERS:
@@ -137,7 +139,7 @@ class EventDeriver:
                                  immutables=_immutables(immutables),
                                  complement=_complement(complement), point=point)
         if kind is EventKind.DST_CREATED:
-            return self._dst_created(values, point, blocks)
+            return self._dst_created(values, point, transactions)
         escrow = to_checksum(int(address, 16))
         if escrow not in created_here and not is_known(escrow):
             return None
@@ -149,15 +151,12 @@ class EventDeriver:
                             point=point)
 
     def _dst_created(self, values: tuple[int, ...], point: ChainPoint,
-                     blocks: Mapping[int, BlockHeader]) -> EscrowCreated | None:
+                     transactions: Mapping[str, Transaction]) -> EscrowCreated | None:
         escrow_int, hashlock, taker = values[:3]
-        escrow = escrow_int.to_bytes(20, "big")
-        block = blocks.get(point.height)
-        tx = None
-        if block is not None and block.transactions is not None:
-            tx = next((t for t in block.transactions if t.hash == point.tx_id), None)
+        escrow = (escrow_int & ((1 << 160) - 1)).to_bytes(20, "big")
+        tx = transactions.get(point.tx_id)
         if tx is None:
-            raise KeyError(f"transaction {point.tx_id} of block {point.height} not fetched")
+            raise KeyError(f"transaction {point.tx_id} not fetched")
         immutables = self._find_dst_immutables(tx.input, escrow, hashlock, taker,
                                                point.timestamp)
         if immutables is None:

@@ -39,6 +39,7 @@ from relayer.chains.ethereum.rpc import (
     RawLog,
     RpcError,
     RpcHealth,
+    Transaction,
 )
 
 log = structlog.get_logger(__name__)
@@ -98,20 +99,19 @@ class FailoverRpc:
     async def chain_id(self) -> int:
         return int(await self._request("eth_chainId", []), 16)
 
-    async def block(self, number: int | str, *, full: bool = False) -> BlockHeader | None:
+    async def block(self, number: int | str) -> BlockHeader | None:
         tag = hex(number) if isinstance(number, int) else number
-        raw = await self._request("eth_getBlockByNumber", [tag, full])
+        raw = await self._request("eth_getBlockByNumber", [tag, False])
         return BlockHeader.from_json(raw) if raw else None
 
-    async def blocks(self, numbers: Sequence[int], *, full: bool = False
-                     ) -> list[BlockHeader | None]:
-        found: list[BlockHeader | None] = []
-        for start in range(0, len(numbers), _BATCH_SIZE):
-            chunk = numbers[start:start + _BATCH_SIZE]
-            calls = [("eth_getBlockByNumber", [hex(n), full]) for n in chunk]
-            for raw in await self._batch(calls):
-                found.append(BlockHeader.from_json(raw) if raw else None)
-        return found
+    async def blocks(self, numbers: Sequence[int]) -> list[BlockHeader | None]:
+        answers = await self._batches([("eth_getBlockByNumber", [hex(n), False])
+                                       for n in numbers])
+        return [BlockHeader.from_json(raw) if raw else None for raw in answers]
+
+    async def transactions(self, hashes: Sequence[str]) -> list[Transaction | None]:
+        answers = await self._batches([("eth_getTransactionByHash", [h]) for h in hashes])
+        return [Transaction.from_json(raw) if raw else None for raw in answers]
 
     async def logs(self, *, from_block: int, to_block: int,
                    topics: Sequence[Sequence[str]], address: Sequence[str] | None = None
@@ -146,6 +146,12 @@ class FailoverRpc:
         if "error" in response:
             raise RpcError(method, response["error"])
         return response.get("result")
+
+    async def _batches(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """``calls`` in JSON-RPC batches of at most ``_BATCH_SIZE``, sent concurrently."""
+        chunks = [calls[i:i + _BATCH_SIZE] for i in range(0, len(calls), _BATCH_SIZE)]
+        answers = await asyncio.gather(*(self._batch(chunk) for chunk in chunks))
+        return [answer for chunk in answers for answer in chunk]
 
     async def _batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         method = calls[0][0]

@@ -45,6 +45,7 @@ from relayer.chains.ethereum.rpc import (
     EthereumRpc,
     RawLog,
     RpcError,
+    Transaction,
 )
 from relayer.chains.registry import checksum_address
 from relayer.chains.status import ChainStatus
@@ -97,6 +98,8 @@ class EthereumMonitor:
         self._escrows = escrows
         self._settings = settings
         self._abi = abi or EscrowAbi.load()
+        self._dst_topic = next(t for t, e in self._abi.events.items()
+                               if e.kind is EventKind.DST_CREATED)
         self._factory = checksum_address(settings.escrow_factory,
                                          field="chains.ethereum.escrow_factory")
         self._stream = chain_stream(CHAIN)
@@ -233,15 +236,16 @@ class EthereumMonitor:
         logs = await self._logs(start, end)
         if logs is None:
             return True
-        headers = await self._headers(start, end, latest.number, logs)
-        if headers is None:
+        headers, transactions = await asyncio.gather(
+            self._headers(start, end, latest.number, logs), self._dst_transactions(logs))
+        if headers is None or transactions is None:
             return True
         parent = cursor.hash_at(cursor.block)
         if parent is not None and headers[start].parent_hash != parent:
             await self._guard(self._reorg(latest.number))
             return True
         fee_addresses = await fee_variant_addresses(self._rpc, self._abi, self._factory, logs)
-        derived = deriver.derive(logs, headers, self._is_known, fee_addresses)
+        derived = deriver.derive(logs, headers, self._is_known, transactions, fee_addresses)
         advanced = cursor.advanced(block=end, hashes={n: h.hash for n, h in headers.items()},
                                    events=len(derived.events),
                                    window=self._settings.reorg_window)
@@ -308,30 +312,19 @@ class EthereumMonitor:
     async def _headers(self, start: int, end: int, head: int, logs: Sequence[RawLog]
                        ) -> dict[int, BlockHeader] | None:
         """Headers of the range's first and last block, of every block within the reorg
-        window, of blocks whose logs lack a timestamp, and (with their transactions) of
-        blocks with a destination escrow creation. ``None`` if the chain moved meanwhile."""
-        dst_topic = next(t for t, e in self._abi.events.items()
-                         if e.kind is EventKind.DST_CREATED)
-        full: set[int] = set()
-        plain = {start, end, *range(max(start, head - self._settings.reorg_window + 1),
-                                    end + 1)}
-        for raw in logs:
-            height = int(raw["blockNumber"], 16)
-            topics = raw.get("topics") or ()
-            if topics and str(topics[0]).lower() == dst_topic:
-                full.add(height)
-            elif not raw.get("blockTimestamp"):
-                plain.add(height)
-        plain -= full
+        window, and of blocks whose logs lack a timestamp. ``None`` if the chain moved
+        meanwhile (a block is missing, the parent links or the logs' block hashes
+        disagree): the caller polls again."""
+        wanted = {start, end, *range(max(start, head - self._settings.reorg_window + 1),
+                                     end + 1)}
+        wanted.update(int(raw["blockNumber"], 16) for raw in logs
+                      if not raw.get("blockTimestamp"))
+        numbers = sorted(wanted)
         headers: dict[int, BlockHeader] = {}
-        for numbers, with_txs in ((sorted(plain), False), (sorted(full), True)):
-            if not numbers:
-                continue
-            for number, header in zip(numbers, await self._rpc.blocks(numbers, full=with_txs),
-                                      strict=True):
-                if header is None:
-                    return None  # the chain got shorter under us: poll again
-                headers[number] = header
+        for number, header in zip(numbers, await self._rpc.blocks(numbers), strict=True):
+            if header is None:
+                return None
+            headers[number] = header
         for number, header in headers.items():
             below = headers.get(number - 1)
             if below is not None and header.parent_hash != below.hash:
@@ -341,6 +334,20 @@ class EthereumMonitor:
             if header is not None and str(raw["blockHash"]).lower() != header.hash:
                 return None
         return headers
+
+    async def _dst_transactions(self, logs: Sequence[RawLog]
+                                ) -> dict[str, Transaction] | None:
+        """The transactions that created destination escrows (their input holds the
+        immutables); ``None`` if one is gone (a reorg meanwhile)."""
+        hashes = sorted({str(raw["transactionHash"]).lower() for raw in logs
+                         if raw.get("topics") and str(raw["topics"][0]).lower()
+                         == self._dst_topic})
+        if not hashes:
+            return {}
+        found = await self._rpc.transactions(hashes)
+        if any(tx is None for tx in found):
+            return None
+        return {tx.hash: tx for tx in found if tx is not None}
 
     async def _reorg(self, head: int) -> None:
         """Find the common ancestor, revert every event above it, move the cursor there."""

@@ -46,6 +46,12 @@ class Transaction:
     """Lowercase 0x hex; ``None`` for a contract creation."""
     input: bytes
 
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Transaction:
+        return cls(hash=str(raw["hash"]).lower(),
+                   to=str(raw["to"]).lower() if raw.get("to") else None,
+                   input=bytes.fromhex(str(raw.get("input") or "0x")[2:]))
+
 
 @dataclass(frozen=True, slots=True)
 class BlockHeader:
@@ -56,27 +62,13 @@ class BlockHeader:
     timestamp: int
     base_fee: int
     """0 before London (no ``baseFeePerGas``)."""
-    transactions: tuple[Transaction, ...] | None = None
-    """Present when the block was fetched with ``full=True``."""
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> BlockHeader:
-        txs = raw.get("transactions")
-        transactions = None
-        if txs and isinstance(txs[0], Mapping):
-            transactions = tuple(
-                Transaction(hash=str(tx["hash"]).lower(),
-                            to=str(tx["to"]).lower() if tx.get("to") else None,
-                            input=bytes.fromhex(str(tx.get("input") or "0x")[2:]))
-                for tx in txs
-            )
-        elif txs is not None:
-            transactions = None if txs else ()
         return cls(number=int(raw["number"], 16), hash=str(raw["hash"]).lower(),
                    parent_hash=str(raw["parentHash"]).lower(),
                    timestamp=int(raw["timestamp"], 16),
-                   base_fee=int(raw.get("baseFeePerGas") or "0x0", 16),
-                   transactions=transactions)
+                   base_fee=int(raw.get("baseFeePerGas") or "0x0", 16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +85,14 @@ class RpcHealth:
 class EthereumRpc(Protocol):
     async def chain_id(self) -> int: ...
 
-    async def block(self, number: int | str, *, full: bool = False) -> BlockHeader | None:
-        """One block by number or tag (``latest``); ``None`` if the chain has none there."""
+    async def block(self, number: int | str) -> BlockHeader | None:
+        """One block's header by number or tag (``latest``); ``None`` if there is none."""
 
-    async def blocks(self, numbers: Sequence[int], *, full: bool = False
-                     ) -> list[BlockHeader | None]:
-        """Several blocks in one round trip, in the order asked."""
+    async def blocks(self, numbers: Sequence[int]) -> list[BlockHeader | None]:
+        """Several headers in one round trip (or a few), in the order asked."""
+
+    async def transactions(self, hashes: Sequence[str]) -> list[Transaction | None]:
+        """Transactions by hash, batched, in the order asked."""
 
     async def logs(self, *, from_block: int, to_block: int,
                    topics: Sequence[Sequence[str]], address: Sequence[str] | None = None
