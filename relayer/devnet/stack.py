@@ -3,8 +3,10 @@
 Starts the devnet chains as child processes (anvil with the escrow contracts
 deployed, and the Cardano ledger simulator speaking Ogmios), waits until each
 reports itself ready, then runs the relayer on SQLite under ``.devnet/``
-pointed at them. Ctrl-C stops everything. The reference resolver joins here
-with the settlement issue.
+pointed at them, with the Ethereum monitor following anvil. The chains start
+from genesis every time, so the relayer's event log starts empty too (a log
+that followed an earlier anvil would refuse the new chain). Ctrl-C stops
+everything. The reference resolver joins here with the settlement issue.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def devnet_settings(config_file: str | None, *, port: int | None) -> Settings:
         "data_dir": str(DEVNET_DIR / "relayer"),
         "server.port": port,
         "chains.ethereum.rpc_urls": [f"http://127.0.0.1:{ANVIL_PORT}"],
+        "chains.ethereum.follow": True,
         "chains.cardano.ogmios_url": f"ws://127.0.0.1:{OGMIOS_PORT}",
         "chains.cardano.follow": True,
     })
@@ -48,10 +51,19 @@ def _ready_line(process: subprocess.Popen[str], name: str, prefix: str) -> str:
     raise RuntimeError(f"{name} was not ready within {READY_TIMEOUT:.0f}s")
 
 
+def _forget_earlier_chains(settings: Settings) -> None:
+    """Delete the SQLite event log of an earlier devnet run: its chains are gone."""
+    if settings.store_url.startswith("sqlite:///"):
+        path = Path(settings.store_url.removeprefix("sqlite:///"))
+        for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            stale.unlink(missing_ok=True)
+
+
 def run(settings: Settings) -> int:
     from relayer.cli import serve_forever
 
     DEVNET_DIR.mkdir(exist_ok=True)
+    _forget_earlier_chains(settings)
     children: list[subprocess.Popen[str]] = []
     try:
         with open(DEVNET_DIR / "anvil.log", "a") as anvil_log:
