@@ -168,14 +168,21 @@ class EventDeriver:
 
     def _find_dst_immutables(self, data: bytes, escrow: bytes, hashlock: int, taker: int,
                              deployed_at: int) -> tuple[int, ...] | None:
-        """The 8 immutables words in ``data`` that hash to ``escrow``, at 4 + 32 k."""
-        words = [int.from_bytes(data[i:i + 32], "big") for i in range(4, len(data) - 31, 32)]
-        for k in range(len(words) - 7):
-            if words[k + 1] != hashlock or words[k + 3] != taker:
-                continue
-            candidate = (*words[k:k + 7], with_deployed_at(words[k + 7], deployed_at))
-            if self._addresses.dst(candidate) == escrow:
-                return candidate
+        """The 8 immutables words in ``data`` that hash to ``escrow``. They are found by
+        the hashlock (their second word) at any byte offset, so a call passed through a
+        resolver contract as ``bytes`` is read as well as a direct call."""
+        needle = hashlock.to_bytes(32, "big")
+        at = data.find(needle, 32)
+        while at != -1:
+            start = at - 32
+            if start + 256 <= len(data):
+                words = [int.from_bytes(data[i:i + 32], "big")
+                         for i in range(start, start + 256, 32)]
+                if words[3] == taker:
+                    words[7] = with_deployed_at(words[7], deployed_at)
+                    if self._addresses.dst(words) == escrow:
+                        return tuple(words)
+            at = data.find(needle, at + 1)
         return None
 
 

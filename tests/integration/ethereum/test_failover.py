@@ -3,9 +3,13 @@ status; recovery when one comes back."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
-from relayer.chains.ethereum.failover import redact
+from relayer.chains.ethereum.failover import FailoverRpc, redact
+from relayer.chains.ethereum.monitor import EthereumMonitor
+from relayer.chains.ethereum.rpc import RawLog, RpcError
 from relayer.devnet.ethereum import EthereumDevnet
 from relayer.devnet.process import free_port
 from relayer.store.sqlite import SQLiteEventStore
@@ -82,3 +86,43 @@ async def test_all_down_backs_off_reports_degraded_and_recovers(
     finally:
         await harness.close()
         await proxy.close()
+
+
+class NarrowLogs:
+    """The real node behind a provider-style limit: ``eth_getLogs`` over more than
+    ``limit`` blocks is refused with a JSON-RPC error."""
+
+    def __init__(self, rpc: FailoverRpc, limit: int) -> None:
+        self._rpc = rpc
+        self.limit = limit
+        self.refused = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rpc, name)
+
+    async def logs(self, *, from_block: int, to_block: int, topics: Sequence[Sequence[str]],
+                   address: Sequence[str] | None = None) -> list[RawLog]:
+        if to_block - from_block + 1 > self.limit:
+            self.refused += 1
+            raise RpcError("eth_getLogs", {"code": -32005, "message": "block range too wide"})
+        return await self._rpc.logs(from_block=from_block, to_block=to_block, topics=topics,
+                                    address=address)
+
+
+async def test_a_refused_log_range_is_halved_until_the_node_answers(
+        devnet: EthereumDevnet, chain: Chain, store: SQLiteEventStore) -> None:
+    for _ in range(3):
+        create_escrow(chain)
+    chain.devnet.request("anvil_mine", hex(40))
+    harness = Harness(store, [devnet.rpc_url], max_block_range=64)
+    narrow = NarrowLogs(harness.rpc, limit=5)
+    harness.monitor = EthereumMonitor(rpc=narrow, store=store, bus=harness.bus,  # type: ignore[arg-type]
+                                      escrows=harness.book, settings=harness.settings)
+    try:
+        await harness.catch_up()
+        assert len(await harness.stored()) == 3
+        assert narrow.refused >= 1
+        cursor = harness.monitor.cursor
+        assert cursor is not None and cursor.block == chain.w3.eth.block_number
+    finally:
+        await harness.close()
