@@ -5,12 +5,14 @@
 
 The chain (documented shortcut, as in bench/cardano_chainsync.py): two real
 transactions are built by pycardano and validated by the simulator: an escrow creation
-(an output at the escrow script with an inline destination-escrow datum holding amount
-and safety deposit) and its withdrawal (the escrow script run with a ``Withdraw(secret)``
-redeemer). Their decoded forms are cloned into ``escrow_txs`` transactions with distinct
-ids, alternately a creation and the withdrawal of the creation before it, one every
+(an output at the committed escrow validator's address with an inline destination-escrow
+datum holding amount and safety deposit) and its withdrawal (the escrow validator run with
+a ``Withdraw(secret)`` redeemer, the taker's signature and the tagged payout). Their
+decoded forms are cloned into ``escrow_txs`` transactions with distinct ids,
+alternately a creation and the withdrawal of the creation before it, one every
 ``blocks // escrow_txs`` blocks, appended straight into the ledger; each clone is
-rendered to Ogmios JSON like a submitted transaction. So the monitor derives
+rendered to Ogmios JSON like a submitted transaction (a withdrawal carries the 3.9 KB
+escrow script and its CBOR). So the monitor derives
 ``escrow_txs / 2`` ``EscrowCreated`` and as many ``EscrowWithdrawn`` events (each
 withdrawal decodes its redeemer and checks the secret against the hashlock).
 
@@ -105,42 +107,41 @@ async def run_monitor(args: argparse.Namespace) -> dict[str, Any]:
 
 async def build_chain(sim: Any, blocks: int, escrow_txs: int) -> bytes:
     """Build the chain; return the escrow script's hash."""
-    from pycardano import Address, Redeemer, TransactionBuilder, TransactionOutput, Value
+    from pycardano import Address, TransactionOutput, Value
 
-    from relayer.chains.cardano.datums import Withdraw, to_plutus_data
+    from relayer.chains.cardano.datums import OutputTag, Withdraw, to_plutus_data
     from tests.integration.cardano.chain import (
-        ALWAYS,
+        abi_script,
         dst_datum,
+        key_hash,
         lock,
         script_hash,
         secret_of,
+        spend,
         utxos_at,
     )
 
+    escrow_script = abi_script("escrow")
     maker, taker = sim.accounts[0], sim.accounts[1]
     secret = secret_of(7)
     datum = dst_datum(sim, maker=maker, taker=taker, secret=secret)
-    await sim.submit((await asyncio.to_thread(lock, sim, taker, ALWAYS, datum,
-                                              12_000_000)).to_cbor())
+    lock_tx = await asyncio.to_thread(lock, sim, taker, escrow_script, datum, 12_000_000)
+    await sim.submit(lock_tx.to_cbor())
     create = (await sim.advance()).transactions[0]
-    (escrow,) = await asyncio.to_thread(utxos_at, sim, ALWAYS)
+    (escrow,) = await asyncio.to_thread(utxos_at, sim, escrow_script)
 
-    def withdraw() -> Any:
-        context = sim.chain_context()
-        builder = TransactionBuilder(context)
-        builder.add_script_input(escrow, script=ALWAYS,
-                                 redeemer=Redeemer(to_plutus_data(Withdraw(secret))))
-        builder.add_input_address(taker.address)
-        builder.add_output(TransactionOutput(Address.from_primitive(maker.address),
-                                             Value(10_000_000)))
-        builder.validity_start = context.last_block_slot
-        builder.ttl = context.last_block_slot + 100
-        return builder.build_and_sign([taker.signing_key],
-                                      change_address=Address.from_primitive(taker.address))
-
-    await sim.submit((await asyncio.to_thread(withdraw)).to_cbor())
-    spend = (await sim.advance()).transactions[0]
-    assert spend.executions, "the withdrawal template must have run its script"
+    # The real escrow validator runs: taker's signature, the window, the tagged payout.
+    genesis = sim.genesis
+    lower = -(-(datum.withdrawal - genesis.start_time * 1000) // genesis.slot_length_ms)
+    await sim.advance(lower - sim.current_slot)
+    payout = TransactionOutput(Address.from_primitive(maker.address), Value(datum.amount),
+                               datum=to_plutus_data(OutputTag(lock_tx.id.payload, 0)))
+    withdraw = await asyncio.to_thread(
+        spend, sim, taker, escrow, escrow_script, Withdraw(secret), outputs=[payout],
+        required=[key_hash(taker.signing_key)], lower=lower, upper=lower + 60)
+    await sim.submit(withdraw.to_cbor())
+    spend_tx = (await sim.advance()).transactions[0]
+    assert spend_tx.executions, "the withdrawal template must have run the escrow validator"
 
     chain = sim.chain
     every = max(1, (blocks - chain.height) // max(1, escrow_txs))
@@ -159,15 +160,15 @@ async def build_chain(sim: Any, blocks: int, escrow_txs: int) -> bytes:
             else:
                 # Spend the creation before: the escrow input alone, so the redeemer's
                 # index (0) still points at it.
-                tx = dataclasses.replace(spend.tx, id=tx_id, inputs=[(last_created, 0)])
-                template = spend
+                tx = dataclasses.replace(spend_tx.tx, id=tx_id, inputs=[(last_created, 0)])
+                template = spend_tx
             empty = dataclasses.replace(template.delta, consumed=[], produced=[])
             batch.append(dataclasses.replace(template, tx=tx, delta=empty))
             made += 1
         chain.append_prevalidated(slot, batch)
     print(f"chain: {chain.height} blocks, {made} escrow transactions "
           f"({(made + 1) // 2} creations, {made // 2} withdrawals) + 2 templates", flush=True)
-    return script_hash(ALWAYS)
+    return script_hash(escrow_script)
 
 
 async def serve_and_measure(args: argparse.Namespace) -> None:

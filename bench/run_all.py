@@ -14,6 +14,7 @@ BENCHMARKS = [
     ["-m", "bench.intake"],
     ["-m", "bench.polling"],
     ["bench/cardano_chainsync.py"],
+    ["bench/cardano_monitor.py"],
     ["-m", "bench.eth_indexing"],
 ]
 
