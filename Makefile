@@ -6,7 +6,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install devnet test lint bench clean
+.PHONY: install devnet test lint bench clean postgres
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -24,8 +24,15 @@ $(NODE_STAMP): package.json package-lock.json
 devnet: install
 	$(PY) -m relayer devnet
 
+## Debian's PostgreSQL server for the store and replica tests (installed when missing).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		$$sudo apt-get update && DEBIAN_FRONTEND=noninteractive \
+		$$sudo apt-get install -y --no-install-recommends postgresql; }
+
 ## Run every test (unit, store contract, API, integration against real processes).
-test: install
+test: install postgres
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

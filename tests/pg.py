@@ -4,7 +4,8 @@
 free loopback port. PostgreSQL refuses to run as root, so under root the
 server runs as the ``postgres`` user (``setpriv``). ``pg_url`` gives each test
 a fresh, empty database on that server. Tests skip only when the binaries are
-not installed (``.ci/run`` and ``make test`` install Debian's ``postgresql``).
+not installed (``.ci/run`` and ``make test`` install Debian's ``postgresql``;
+with ``REQUIRE_POSTGRES`` set, as ``.ci/run`` does, they fail instead).
 """
 
 from __future__ import annotations
@@ -79,7 +80,10 @@ def start_server() -> PostgresServer:
     """Start a throwaway server (the caller stops it and removes ``root``)."""
     bindir = find_bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL binaries not installed (apt-get install postgresql)")
+        reason = "PostgreSQL binaries not installed (apt-get install postgresql)"
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(reason + "; REQUIRE_POSTGRES is set (CI)")
+        pytest.skip(reason)
     user = None
     root = Path(tempfile.mkdtemp(prefix="relayer-pg-"))
     if os.geteuid() == 0:
