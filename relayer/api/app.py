@@ -51,6 +51,7 @@ from relayer.replica.replica import Replica, leadership_for
 from relayer.security.errors import SecurityError
 from relayer.security.keys import KeyRegistry
 from relayer.settlement.custody import CustodyKeyring
+from relayer.settlement.service import Settlement
 from relayer.store import EventStore, open_store
 from relayer.store.sequenced import SequencedStore
 from relayer.webhooks.runtime import Webhooks
@@ -112,6 +113,9 @@ def create_app(
     eth_parts.watch(desk, clock)
     ada_parts.watch(desk)
     decayer = Decayer(desk, clock, bus=bus, base_fee=relayer.base_fee)
+    settlement = Settlement(settings=settings, store=store, bus=bus, desk=desk,
+                            escrows=escrows, custody=custody, chains=chains,
+                            monitors=relayer.monitors, clock=clock)
     webhooks = Webhooks(settings=settings, store=store, clock=clock, chains=chains,
                         public=PublicEvents(book, relayer.base_fee))
     hub, ws_endpoint = websocket_service(
@@ -129,6 +133,7 @@ def create_app(
                           id="auction_tick", max_instances=1, coalesce=True,
                           start_date=decayer.next_second())
         eth_parts.schedule(scheduler)
+        settlement.schedule(scheduler)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -144,6 +149,7 @@ def create_app(
         # elected: on SQLite at once, on PostgreSQL when the advisory lock is won.
         await replica.start(applied=desk.position, duties=LeaderDuties(
             monitors=relayer.monitors, schedule=leader_jobs if run_scheduler else None))
+        await settlement.start()  # after the monitors loaded the escrow projection
         freeze_survivors()
         scheduler = AsyncIOScheduler()
         if run_scheduler:
@@ -166,6 +172,7 @@ def create_app(
             unsubscribe()
             if run_scheduler:
                 scheduler.shutdown(wait=False)
+            settlement.stop()
             await replica.stop()
             await eth_parts.close()
             detach_hub()
@@ -200,6 +207,7 @@ def create_app(
         Route("/api/admin/keys/reload", admin.reload_keys, methods=["POST"]),
         Route("/metrics", MetricsRoute(metrics, store).endpoint, methods=["GET"]),
     ]
+    routes.extend(settlement.routes())
     routes.append(Route("/openapi.json", OpenAPIRoute().endpoint, methods=["GET"]))
     routes.append(WebSocketRoute("/ws", ws_endpoint))
     bind_order_hash(routes)
@@ -218,6 +226,7 @@ def create_app(
     )
     app.state.relayer = relayer
     app.state.decayer = decayer
+    app.state.settlement = settlement
     app.state.ethereum = eth_parts
     app.state.cardano = ada_parts
     app.state.hub = hub

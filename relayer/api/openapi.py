@@ -14,6 +14,7 @@ from relayer.api.admin import KeyList, KeysReloaded
 from relayer.api.custody import CustodyKeys
 from relayer.api.errors import ErrorBody
 from relayer.api.quote import QuoteView
+from relayer.api.settlement import FillList, PublicActionList, SecretList, SecretWire
 from relayer.api.views import OrderList, OrderView, PriceView, SubmitResult
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import CancelWire, OrderSubmissionWire
@@ -98,6 +99,19 @@ OPERATIONS = [
     ]),
     Operation("get", "/api/custody/keys", "Keys to seal secrets to for custody mode",
               CustodyKeys, errors=()),
+    Operation("get", "/api/orders/{order_hash}/fills", "The order's fills, each with its"
+              " status and why its secret is withheld (docs/settlement.md)", FillList,
+              params=[_HASH], errors=(404,)),
+    Operation("get", "/api/orders/{order_hash}/ready-to-accept-secret-fills",
+              "Fills whose every reveal rule holds: post their secrets", FillList,
+              params=[_HASH], errors=(404,)),
+    Operation("post", "/api/orders/{order_hash}/secrets", "Hand over a secret for a ready"
+              " fill; answers the order's released secrets", SecretList, request=SecretWire,
+              params=[_HASH], errors=(400, 404, 409, 413, 415)),
+    Operation("get", "/api/orders/{order_hash}/secrets", "The order's released secrets",
+              SecretList, params=[_HASH], errors=(404,)),
+    Operation("get", "/api/actions/public", "Public withdraw and cancel actions any resolver"
+              " may perform now", PublicActionList, errors=()),
     Operation("get", "/health/live", "Liveness", HealthStatus, errors=()),
     Operation("get", "/health/ready", "Readiness", Readiness, errors=(503,)),
     Operation("get", "/api/admin/keys", "List API keys (admin scope; never the keys)",
