@@ -38,6 +38,7 @@ import structlog
 from relayer.api.views import render_order
 from relayer.auction.gas import BaseFeeSource
 from relayer.events.chain import EscrowCreated
+from relayer.events.settlement import PublicActionAvailable, SecretShared
 from relayer.events.types import OrderStatusChanged, OrderSubmitted, PriceUpdated
 from relayer.orders.book import OrderEntry
 from relayer.orders.status import OrderStatus
@@ -227,11 +228,48 @@ def _escrow_created(event: EscrowCreated, ctx: MapContext) -> list[Published]:
                       point.timestamp)]
 
 
+class SecretSharedView(msgspec.Struct):
+    order_hash: str
+    fill_id: str
+    idx: int
+    secret_hash: str
+    secret: str
+    at: int
+
+
+class PublicActionView(msgspec.Struct):
+    order_hash: str
+    fill_id: str
+    action: str
+    """``public_withdraw`` or ``public_cancel``: details at ``GET /api/actions/public``."""
+    chain: str
+    escrow: str
+    at: int
+
+
+def _secret_shared(event: SecretShared, ctx: MapContext) -> list[Published]:
+    data = ctx.encode(SecretSharedView(
+        order_hash=event.order_hash, fill_id=event.fill_id, idx=event.secret_index,
+        secret_hash=event.secret_hash, secret=event.secret, at=event.at))
+    return [Published("secret_shared", ctx.orders.get(event.order_hash), event.order_hash,
+                      data, event.at)]
+
+
+def _public_action(event: PublicActionAvailable, ctx: MapContext) -> list[Published]:
+    data = ctx.encode(PublicActionView(
+        order_hash=event.order_hash, fill_id=event.fill_id, action=event.action,
+        chain=event.chain, escrow=event.escrow, at=event.at))
+    return [Published("public_action", ctx.orders.get(event.order_hash), event.order_hash,
+                      data, event.at)]
+
+
 RULES: dict[type[Any], Rule] = {
     OrderSubmitted: _order_created,
     OrderStatusChanged: _status_changed,
     PriceUpdated: _price_updated,
     EscrowCreated: _escrow_created,
+    SecretShared: _secret_shared,
+    PublicActionAvailable: _public_action,
 }
 """Domain event type -> the function that turns it into public events."""
 
