@@ -94,6 +94,7 @@ class CardanoMonitor:
         self._commit: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._running = False
         self._reload = False
         self._connected = False
         self._processed: int | None = None
@@ -116,7 +117,13 @@ class CardanoMonitor:
         if self._task is not None:
             return
         self._stopping = False
-        await self._load()
+        self._wake.clear()
+        self._running = True
+        try:
+            await self._load()
+        except BaseException:
+            self._running = False
+            raise
         if self.on_start is not None:
             await self.on_start(self.live_events())
         self._detail = "connecting"
@@ -124,6 +131,7 @@ class CardanoMonitor:
 
     async def stop(self) -> None:
         self._stopping = True
+        self._running = False
         self._wake.set()
         task, self._task = self._task, None
         if task is not None:
@@ -149,6 +157,11 @@ class CardanoMonitor:
         )
 
     # -- what others may ask ----------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Started and not stopped (on the leader replica only)."""
+        return self._running
 
     def confirmations(self, point: ChainPoint) -> int:
         """Blocks on top of (and including) ``point``'s block at the node's last tip."""

@@ -14,7 +14,7 @@ before a crash still cancels its order; cancelling is idempotent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -28,12 +28,16 @@ log = structlog.get_logger(__name__)
 
 
 class ReclaimCanceller:
-    def __init__(self, desk: OrderDesk, chains: ChainRegistry) -> None:
+    def __init__(self, desk: OrderDesk, chains: ChainRegistry,
+                 active: Callable[[], bool] = lambda: True) -> None:
+        """``active``: whether this replica writes (the leader, whose monitor runs);
+        followers see the same events through the log and leave them to the leader."""
         self._desk = desk
         self._chains = chains
+        self._active = active
 
     async def on_lock_spent(self, event: OrderLockSpent) -> None:
-        if event.spend is not LockSpend.RECLAIM:
+        if event.spend is not LockSpend.RECLAIM or not self._active():
             return
         entry = self._desk.book.get(event.order_hash)
         if entry is None or entry.status not in CANCELLABLE:

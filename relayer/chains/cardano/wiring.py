@@ -114,7 +114,8 @@ class CardanoParts:
             return None
         assert self.complements is not None
         self.complements.book = desk.book
-        self.canceller = ReclaimCanceller(desk, self.chains)
+        monitor = self.monitor
+        self.canceller = ReclaimCanceller(desk, self.chains, active=lambda: monitor.running)
         self.bus.subscribe(OrderLockSpent, self.canceller.on_lock_spent)
-        self.monitor.on_start = self.canceller.catch_up
+        monitor.on_start = self.canceller.catch_up
         return self.canceller

@@ -243,3 +243,38 @@ async def test_unreachable_node_refuses_with_503(tmp_path: Path) -> None:
             health = application.state.relayer.monitors
             assert [m.name for m in health] == ["cardano"]
             assert not health[0].status().connected
+
+
+async def test_reclaim_while_the_relayer_was_down_cancels_at_restart(
+        sim: CardanoSimulator, tmp_path: Path, funded: GenesisAccount) -> None:
+    settings = cardano_settings(tmp_path, sim.url)
+    wire, signed = signed_order()
+    utxo = await lock_for(sim, signed)
+    first = create_app(settings, clock=FakeClock(NOW), run_scheduler=False)
+    async with first.router.lifespan_context(first):
+        transport = httpx.ASGITransport(app=first)
+        async with httpx.AsyncClient(transport=transport, base_url="http://relayer") as c:
+            assert (await post(c, wire, utxo)).status_code == 201
+        monitor = first.state.cardano.monitor
+        await wait_for(lambda: monitor.status().processed == sim.tip.slot, "the lock")
+
+    order_script = abi_script("order")
+    (locked,) = [u for u in await asyncio.to_thread(utxos_at, sim, order_script)
+                 if str(u.input.transaction_id) == utxo.tx_id]
+    reclaim = await asyncio.to_thread(spend, sim, MAKER, locked, order_script, Reclaim(),
+                                      required=[key_hash(CARDANO_MAKER_KEY)])
+    await submit(sim, reclaim)
+    await sim.advance()
+
+    second = create_app(settings, clock=FakeClock(NOW), run_scheduler=False)
+    async with second.router.lifespan_context(second):
+        transport = httpx.ASGITransport(app=second)
+        async with httpx.AsyncClient(transport=transport, base_url="http://relayer") as c:
+
+            async def cancelled() -> bool:
+                got = (await c.get(f"/api/orders/{signed.order_hash}")).json()
+                return bool(got["status"] == "cancelled")
+
+            await wait_for(cancelled, "the order to be cancelled after the restart")
+            history = await second.state.relayer.store.read_stream(signed.order_hash)
+            assert [r.type for r in history] == ["OrderSubmitted", "OrderStatusChanged"]
