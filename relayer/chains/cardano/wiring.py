@@ -9,10 +9,8 @@ without an on-chain check (a development setting; docs/cardano-monitor.md).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from pycardano import Network
 
@@ -22,6 +20,7 @@ from relayer.chains.cardano.monitor import CardanoMonitor
 from relayer.chains.cardano.node import CardanoNode
 from relayer.chains.cardano.ogmios import OgmiosNode
 from relayer.chains.cardano.reclaims import ReclaimCanceller
+from relayer.chains.cardano.scripts import load_validators
 from relayer.chains.escrows import EscrowBook
 from relayer.chains.registry import ChainRegistry
 from relayer.config import CardanoSettings
@@ -34,17 +33,12 @@ from relayer.orders.desk import OrderDesk
 from relayer.orders.funding import FundsCheck
 from relayer.store.base import EventStore
 
-ABI_DIR = Path(__file__).resolve().parents[3] / "contracts-abi" / "cardano"
 
-
-def script_hashes(directory: Path = ABI_DIR) -> ScriptHashes:
+def script_hashes() -> ScriptHashes:
     """The hashes of the committed escrow and order validators (``contracts-abi/cardano/``)."""
-
-    def hash_of(name: str) -> bytes:
-        return bytes.fromhex(json.loads((directory / f"{name}.json").read_text())["hash"])
-
-    return ScriptHashes(escrow=frozenset({hash_of("escrow")}),
-                        order=frozenset({hash_of("order")}))
+    validators = load_validators()
+    return ScriptHashes(escrow=frozenset({bytes(validators.escrow.hash.payload)}),
+                        order=frozenset({bytes(validators.order.hash.payload)}))
 
 
 class OrderComplements:

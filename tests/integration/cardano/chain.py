@@ -8,7 +8,6 @@ and is synchronous: call it through ``asyncio.to_thread``.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from relayer.chains.cardano.datums import (
 from relayer.chains.cardano.decode import ScriptHashes
 from relayer.chains.cardano.monitor import CardanoMonitor
 from relayer.chains.cardano.ogmios import OgmiosNode
-from relayer.chains.cardano.wiring import ABI_DIR
+from relayer.chains.cardano.scripts import load_validator
 from relayer.chains.escrows import EscrowBook
 from relayer.config import CardanoSettings, load_settings
 from relayer.devnet.cardano import CardanoSimulator, GenesisAccount
@@ -142,10 +141,9 @@ def pay(sim: CardanoSimulator, sender: GenesisAccount, to: str, lovelace: int) -
 
 
 def abi_script(name: str) -> PlutusV3Script:
-    """A committed validator (``contracts-abi/cardano/<name>.json``, a text envelope whose
-    ``cborHex`` wraps the script bytes once more)."""
-    envelope = json.loads((ABI_DIR / f"{name}.json").read_text())
-    return PlutusV3Script(cbor2.loads(bytes.fromhex(envelope["cborHex"])))
+    """A committed validator (``contracts-abi/cardano/<name>.json``)."""
+    script: PlutusV3Script = load_validator(name).script
+    return script
 
 
 def utxos_at(sim: CardanoSimulator, script: PlutusV3Script) -> list[UTxO]:
