@@ -32,6 +32,8 @@ class SecretReleased:
     sealed_secret: str
     """The secret sealed to the relayer's custody key (hex): secrets are never stored
     in the clear, even once public."""
+    sealed_to: str
+    """The custody key id it is sealed to (keys rotate)."""
     source: str
     """``maker`` (posted), ``custody`` (released by the relayer) or ``chain`` (seen in a
     withdrawal)."""

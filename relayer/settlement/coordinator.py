@@ -38,16 +38,14 @@ from relayer.events.settlement import (
     FillStatusChanged,
     PublicActionAvailable,
     SecretReleased,
-    SecretShared,
     fill_stream,
-    secret_stream,
 )
 from relayer.events.types import OrderStatusChanged
 from relayer.orders.book import OrderBook, OrderEntry
 from relayer.orders.merkle import secret_index
 from relayer.orders.model import SignedOrder
 from relayer.orders.status import TRANSITIONS, OrderStatus
-from relayer.settlement.custody import CustodyKeyring, seal_secret
+from relayer.settlement.custody import CustodyKeyring
 from relayer.settlement.fills import TERMINAL, FillStatus, FillView, check_transition, derive
 from relayer.settlement.policy import (
     FillFacts,
@@ -57,6 +55,7 @@ from relayer.settlement.policy import (
     Verdict,
     evaluate,
 )
+from relayer.settlement.secrets import SecretLedger
 from relayer.signing.keccak import keccak256
 from relayer.store.base import EventStore, VersionConflict
 
@@ -85,8 +84,8 @@ class Fill:
 
 @dataclass
 class CoordinatorStats:
-    released: dict[str, int] = field(default_factory=dict)
-    """Secrets released, by source (maker, custody, chain)."""
+    released: dict[str, int]
+    """Secrets this process released, by source (maker, custody, chain)."""
     withheld: dict[str, int] = field(default_factory=dict)
     """Fill evaluations that withheld a secret, by first reason."""
 
@@ -118,11 +117,11 @@ class Coordinator:
         self._transition_order = transition_order
         self._fills: dict[str, Fill] = {}
         self._by_order: dict[str, set[str]] = {}
-        self._released: dict[tuple[str, int], SecretReleased] = {}
+        self._secrets = SecretLedger(store=store, bus=bus, custody=custody)
         self._escrow_orders: dict[tuple[str, str], str] = {}
         """Every escrow seen, to its order: a reversal names an escrow already gone."""
         self._lock = asyncio.Lock()
-        self.stats = CoordinatorStats()
+        self.stats = CoordinatorStats(released=self._secrets.released_by_source)
 
     # -- startup ---------------------------------------------------------------------
 
@@ -146,7 +145,7 @@ class Coordinator:
                     fill.reasons = event.reasons
                     fill.version = record.version
                 elif isinstance(event, SecretReleased):
-                    self._released[(event.order_hash, event.secret_index)] = event
+                    self._secrets.fold(event)
                 count += 1
 
     def attach(self) -> Callable[[], None]:
@@ -233,7 +232,7 @@ class Coordinator:
                       targets: list[EscrowState], now: int) -> None:
         signed = entry.signed
         await self._learn_secret_from_chain(signed, fill, src, targets)
-        released = (entry.order_hash, fill.secret_index) in self._released
+        released = self._secrets.get(entry.order_hash, fill.secret_index) is not None
         candidates = [t for t in targets
                       if t.immutables.hashlock.lower() == src.immutables.hashlock.lower()]
         dst, verdict = self._best_destination(entry, fill, src, candidates, now, released)
@@ -250,7 +249,8 @@ class Coordinator:
             secret = self._custody.open(
                 signed.custody.key_id, signed.custody.sealed[fill.secret_index],
                 secret_hash=signed.secret_hashes[fill.secret_index], index=fill.secret_index)
-            if await self._release(signed, fill, secret, source="custody", now=now):
+            if await self._secrets.release(signed, fill.fill_id, fill.secret_index, secret,
+                                           source="custody", now=now):
                 view = replace(view, released=True)
                 status, reasons = derive(view), ()
         if reasons and status in (FillStatus.INVALID_ESCROW, FillStatus.SRC_SEEN,
@@ -287,8 +287,8 @@ class Coordinator:
                                                   dst.confirmations(self._height(dst.chain))),
             now=now,
             order_cancelled=entry.status is OrderStatus.CANCELLED,
-            secret_released=released and self._released[
-                (entry.order_hash, fill.secret_index)].fill_id != fill.fill_id,
+            secret_released=_released_elsewhere(
+                self._secrets.get(entry.order_hash, fill.secret_index), fill.fill_id),
         )
 
     @staticmethod
@@ -338,7 +338,7 @@ class Coordinator:
     async def _learn_secret_from_chain(self, signed: SignedOrder, fill: Fill, src: EscrowState,
                                        targets: Iterable[EscrowState]) -> None:
         """A withdrawal put the secret on chain: it is public, record and share it."""
-        if (signed.order_hash, fill.secret_index) in self._released:
+        if self._secrets.get(signed.order_hash, fill.secret_index) is not None:
             return
         expected = signed.secret_hashes[fill.secret_index]
         for state in (src, *targets):
@@ -347,40 +347,9 @@ class Coordinator:
                 continue
             raw = bytes.fromhex(secret.removeprefix("0x"))
             if keccak256(raw) == expected:
-                await self._release(signed, fill, raw, source="chain",
-                                    now=int(self._clock.now()))
+                await self._secrets.release(signed, fill.fill_id, fill.secret_index, raw,
+                                            source="chain", now=int(self._clock.now()))
                 return
-
-    async def _release(self, signed: SignedOrder, fill: Fill, secret: bytes, *,
-                       source: str, now: int) -> bool:
-        """Record the release (once, fenced by the store), then share the secret."""
-        key = (signed.order_hash, fill.secret_index)
-        if key in self._released:
-            return False
-        event = SecretReleased(
-            order_hash=signed.order_hash, fill_id=fill.fill_id, secret_index=fill.secret_index,
-            secret_hash="0x" + signed.secret_hashes[fill.secret_index].hex(),
-            sealed_secret=seal_secret(self._custody.active_key_id, secret).hex(),
-            source=source, at=now)
-        stream = secret_stream(signed.order_hash, fill.secret_index)
-        try:
-            await self._store.append([to_record(event, version=1, stream=stream)])
-        except VersionConflict:
-            (record,) = await self._store.read_stream(stream)
-            stored = from_record(record)
-            assert isinstance(stored, SecretReleased)
-            self._released[key] = stored
-            return False
-        self._released[key] = event
-        self.stats.released[source] = self.stats.released.get(source, 0) + 1
-        log.info("secret_released", order_hash=signed.order_hash, fill_id=fill.fill_id,
-                 secret_index=fill.secret_index, source=source)
-        self._bus.publish(event)
-        self._bus.publish(SecretShared(
-            order_hash=signed.order_hash, fill_id=fill.fill_id,
-            secret_index=fill.secret_index, secret_hash=event.secret_hash,
-            secret="0x" + secret.hex(), at=now))
-        return True
 
     async def accept_secret(self, order_hash: str, index: int, secret: bytes) -> SecretReleased:
         """The maker hands over secret ``index``: accepted only for a fill that is ready."""
@@ -399,7 +368,7 @@ class Coordinator:
             if keccak256(secret) != signed.secret_hashes[index]:
                 raise ValidationError("the secret does not hash to the order's secret hash",
                                       code="SECRET_MISMATCH", details={"field": "secret"})
-            released = self._released.get((order_hash, index))
+            released = self._secrets.get(order_hash, index)
             if released is not None:
                 return released
             fills = await self._evaluate(order_hash)
@@ -412,36 +381,16 @@ class Coordinator:
                     code="FILL_NOT_READY",
                     details={"fills": [{"fill_id": f.fill_id, "status": str(f.status),
                                         "reasons": list(f.reasons)} for f in waiting]})
-            await self._release(signed, ready[0], secret, source="maker",
-                                now=int(self._clock.now()))
+            await self._secrets.release(signed, ready[0].fill_id, index, secret,
+                                        source="maker", now=int(self._clock.now()))
             await self._evaluate(order_hash)
-            return self._released[(order_hash, index)]
+            event = self._secrets.get(order_hash, index)
+            assert event is not None
+            return event
 
     def released_secrets(self, order_hash: str) -> list[tuple[SecretReleased, bytes]]:
         """The order's released secrets, opened, by index."""
-        found = []
-        for (order, _), event in sorted(self._released.items()):
-            if order != order_hash.lower():
-                continue
-            secret = self._custody.open(self._custody_key_of(event),
-                                        bytes.fromhex(event.sealed_secret),
-                                        secret_hash=bytes.fromhex(event.secret_hash[2:]),
-                                        index=event.secret_index)
-            found.append((event, secret))
-        return found
-
-    def _custody_key_of(self, event: SecretReleased) -> str:
-        """The custody key the release was sealed to: the one that opens it."""
-        sealed = bytes.fromhex(event.sealed_secret)
-        for key in self._custody.keys():
-            try:
-                self._custody.open(key.key_id, sealed,
-                                   secret_hash=bytes.fromhex(event.secret_hash[2:]),
-                                   index=event.secret_index)
-            except ValidationError:
-                continue
-            return key.key_id
-        return self._custody.active_key_id
+        return self._secrets.opened(order_hash)
 
     # -- views -----------------------------------------------------------------------
 
@@ -526,6 +475,11 @@ class Coordinator:
         if target is None or entry.status is target or target not in TRANSITIONS[entry.status]:
             return
         await self._transition_order(entry.order_hash, target, reason="escrows_final")
+
+
+def _released_elsewhere(event: SecretReleased | None, fill_id: str) -> bool:
+    """The secret went out for another fill (rule 5): this fill may not have it again."""
+    return event is not None and event.fill_id != fill_id
 
 
 def _as_created(state: EscrowState) -> EscrowCreated:
