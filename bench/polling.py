@@ -2,7 +2,9 @@
 
 Targets: >= 2,000 requests/s; p99 < 25 ms at 500 requests/s offered. Each
 request reads a page chosen at random (first pages and deep cursors alike),
-priced at the current second, from a real ``relayer serve`` child process.
+priced at the current second, from a real ``relayer serve`` child process (or,
+with ``--postgres --replicas 2``, from two replicas on one PostgreSQL, each
+serving half of the load and every order: a replica lists what the other took in).
 """
 
 from __future__ import annotations
@@ -15,19 +17,24 @@ from pathlib import Path
 
 import httpx
 
-from bench.loadgen import Figures, closed_loop, get, open_loop, posts
+from bench.loadgen import Figures, get, posts
 from bench.orders import signed_bodies
-from relayer.devnet.process import RelayerProcess
+from bench.replicas import Stores, add_arguments, closed_loop_on, open_loop_on
+from relayer.devnet.process import RelayerProcess, wait_until
 from tests.factories import make_validator
 
 ORDERS = 10_000
 RATE = 500
 
 
-async def seed(server: RelayerProcess, bodies: list[bytes]) -> list[str]:
-    result = await closed_loop("127.0.0.1", server.port, posts("/api/orders", bodies),
-                               connections=32, duration=600)
+async def seed(servers: list[RelayerProcess], bodies: list[bytes]) -> list[str]:
+    result = await closed_loop_on(servers, posts("/api/orders", bodies), connections=32,
+                                  duration=600)
     assert result.statuses == {201: len(bodies)}, result.statuses
+    for server in servers:  # each replica holds every order before the clock starts
+        await wait_until(lambda s=server: _holds(s, len(bodies)), timeout=120,
+                         what="every replica to list every order")
+    server = servers[0]
     paths = ["/api/orders?limit=100"]
     async with httpx.AsyncClient(base_url=server.url) as client:
         while True:
@@ -40,32 +47,33 @@ async def seed(server: RelayerProcess, bodies: list[bytes]) -> list[str]:
     return paths
 
 
-async def run(rounds: int, duration: float) -> Figures:
+async def _holds(server: RelayerProcess, orders: int) -> bool:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        return int((await client.get("/health")).json()["orders"]) >= orders
+
+
+async def run(rounds: int, duration: float, stores: Stores) -> Figures:
     validator = make_validator()
     bodies = signed_bodies(validator, ORDERS, salt_base=0)
     figures = Figures()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = RelayerProcess(Path(tmp))
-        await server.start()
-        try:
-            paths = await seed(server, bodies)
+    with tempfile.TemporaryDirectory() as tmp, stores.running():
+        async with stores.round(Path(tmp)) as servers:
+            paths = await seed(servers, bodies)
             rng = random.Random(7)
             requests = [get(p) for p in paths]
 
             def next_request() -> bytes:
                 return rng.choice(requests)
 
-            page_bytes = len(httpx.get(server.url + paths[0]).content)
+            page_bytes = len(httpx.get(servers[0].url + paths[0]).content)
             print(f"seeded {ORDERS} active orders; a page is {page_bytes // 1024} KiB")
             for r in range(rounds):
-                sustained = await closed_loop("127.0.0.1", server.port, next_request,
-                                              connections=16, duration=duration)
-                paced = await open_loop("127.0.0.1", server.port, next_request, rate=RATE,
-                                        duration=duration)
+                sustained = await closed_loop_on(servers, next_request, connections=16,
+                                                 duration=duration)
+                paced = await open_loop_on(servers, next_request, rate=RATE,
+                                           duration=duration)
                 assert set(sustained.statuses) == {200} and set(paced.statuses) == {200}
                 figures.add(r + 1, sustained, paced)
-        finally:
-            server.stop()
     return figures
 
 
@@ -73,9 +81,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=10.0)
+    add_arguments(parser)
     args = parser.parse_args()
-    figures = asyncio.run(run(args.rounds, args.duration))
-    figures.report("B2 polling", "req/s", 2000, RATE, 25)
+    stores = Stores(args)
+    figures = asyncio.run(run(args.rounds, args.duration, stores))
+    figures.report(f"B2 polling ({stores.label})", "req/s", 2000, RATE, 25)
 
 
 if __name__ == "__main__":
