@@ -16,6 +16,7 @@ from pycardano import Address, Network, TransactionOutput, Value, plutus_script_
 from relayer.api.app import create_app
 from relayer.auction import taking_amount
 from relayer.chains.cardano.datums import (
+    Cancel,
     Fill,
     OutputTag,
     PlutusAddress,
@@ -28,6 +29,7 @@ from relayer.chains.escrows import EscrowPhase
 from relayer.chains.registry import ChainRegistry
 from relayer.clock import FakeClock
 from relayer.devnet.cardano import CardanoSimulator, GenesisAccount
+from relayer.devnet.cardano.errors import OgmiosError
 from relayer.events.cardano import LockSpend, OrderLockSpent
 from relayer.events.chain import EscrowCreated, EscrowRole, EscrowWithdrawn
 from relayer.orders.signer import make_secrets
@@ -43,6 +45,7 @@ from tests.factories import (
     to_json,
 )
 from tests.integration.cardano.chain import (
+    BUDGET,
     Harness,
     abi_script,
     dst_datum,
@@ -239,3 +242,95 @@ async def test_cardano_source_order_filled_into_a_source_escrow_and_withdrawn(
         assert escrows.get("cardano", escrow_ref).secret == "0x" + secrets.secrets[0].hex()
         withdrawals = [e for e in monitor.live_events() if isinstance(e, EscrowWithdrawn)]
         assert [w.escrow for w in withdrawals] == [escrow_ref]
+
+
+async def _refused(sim: CardanoSimulator, tx: Any) -> int:
+    """Submit ``tx`` (declared valid, its scripts failing): the ledger refuses it."""
+    try:
+        await submit(sim, tx)
+    except OgmiosError as exc:
+        return exc.code
+    raise AssertionError("the ledger accepted the transaction")
+
+
+async def test_the_ledger_refuses_wrong_secret_early_cancel_late_withdraw_and_a_cheap_fill(
+        sim: CardanoSimulator, store: SQLiteEventStore) -> None:
+    harness = Harness(store=store, url=sim.url, scripts=REAL)
+    await harness.start()
+    try:
+        maker, taker = sim.accounts[0], sim.accounts[1]
+        secret = secret_of(77)
+        datum = dst_datum(sim, maker=maker, taker=taker, secret=secret)
+        create = await asyncio.to_thread(lock, sim, taker, ESCROW, datum, 12_000_000, copies=2)
+        await submit(sim, create)
+        await sim.advance()
+        escrows = {f"{u.input.transaction_id}#{u.input.index}": u
+                   for u in await asyncio.to_thread(utxos_at, sim, ESCROW)}
+        refused, control = f"{create.id}#0", f"{create.id}#1"
+        signer = [key_hash(taker.signing_key)]
+
+        async def attempt(ref: str, redeemer: Any, to: GenesisAccount, lower: int,
+                          upper: int) -> Any:
+            payout = TransactionOutput(Address.from_primitive(to.address), Value(datum.amount),
+                                       datum=tag(ref))
+            return await asyncio.to_thread(spend, sim, taker, escrows[ref], ESCROW, redeemer,
+                                           outputs=[payout], required=signer, lower=lower,
+                                           upper=upper, ex_units=BUDGET)
+
+        window = slot_at(sim, datum.withdrawal)
+        await sim.advance(window - sim.current_slot)
+        wrong = await attempt(refused, Withdraw(secret_of(78)), maker, window, window + 60)
+        assert await _refused(sim, wrong) == 3136
+        early = await attempt(refused, Cancel(), taker, window, window + 60)
+        assert await _refused(sim, early) == 3136
+        # The control: the same transaction shape with the right secret, in the window.
+        await submit(sim, await attempt(control, Withdraw(secret), maker, window, window + 60))
+        await sim.advance()
+        late = slot_at(sim, datum.cancellation)
+        await sim.advance(late - sim.current_slot)
+        too_late = await attempt(refused, Withdraw(secret), maker, late, late + 60)
+        assert await _refused(sim, too_late) == 3136
+        await sim.advance()
+        await harness.synced(sim)
+        assert [w.escrow for w in harness.of_type(EscrowWithdrawn)] == [control]
+        state = harness.escrows.get("cardano", refused)
+        assert state is not None and state.phase is EscrowPhase.OPEN
+    finally:
+        await harness.stop()
+
+
+async def test_a_fill_below_the_curve_is_refused(sim: CardanoSimulator) -> None:
+    resolver = sim.accounts[1]
+    await submit(sim, await asyncio.to_thread(pay, sim, sim.accounts[0], MAKER.address,
+                                              500_000_000))
+    await sim.advance()
+    now = sim.genesis.slot_to_posix_ms(sim.current_slot) // 1000
+    wire = submission("ada_to_eth", now=now)
+    signed = make_validator().accept(wire, now=now)
+    datum = expected_datum(signed, ChainRegistry.from_settings(make_settings().chains))
+    locked_tx = await asyncio.to_thread(lock, sim, MAKER, ORDER, datum, datum.making_amount)
+    await submit(sim, locked_tx)
+    await sim.advance(30)
+    lower = sim.current_slot
+    lower_ms = sim.genesis.slot_to_posix_ms(lower)
+    curve = taking_amount(datum.taking_amount, datum.auction, lower_ms // 1000)
+    (order_utxo,) = [u for u in await asyncio.to_thread(utxos_at, sim, ORDER)
+                     if str(u.input.transaction_id) == str(locked_tx.id)]
+
+    async def fill(dst_amount: int, *, declared_budget: bool) -> Any:
+        escrow_datum = datum.src_escrow(
+            taker=PlutusAddress.from_address(Address.from_primitive(resolver.address)),
+            amount=datum.making_amount, hashlock=datum.hashlock, dst_amount=dst_amount,
+            deployed_at_ms=lower_ms)
+        out = TransactionOutput(escrow_address(),
+                                Value(datum.making_amount + datum.src_safety_deposit),
+                                datum=to_plutus_data(escrow_datum))
+        return await asyncio.to_thread(
+            spend, sim, resolver, order_utxo, ORDER, Fill(escrow_output=0), outputs=[out],
+            required=[key_hash(resolver.signing_key)], lower=lower, upper=lower + 100,
+            ex_units=BUDGET if declared_budget else None)
+
+    assert await _refused(sim, await fill(curve - 1, declared_budget=True)) == 3136
+    await submit(sim, await fill(curve, declared_budget=False))  # the curve's price passes
+    block = await sim.advance()
+    assert block.transactions and block.transactions[0].executions
