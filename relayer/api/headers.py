@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BASE_HEADERS = {
@@ -17,10 +16,11 @@ BASE_HEADERS = {
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, hsts_seconds: int = 0) -> None:
         self.app = app
-        self._headers = dict(BASE_HEADERS)
+        headers = dict(BASE_HEADERS)
         if hsts_seconds > 0:
-            self._headers["Strict-Transport-Security"] = (
-                f"max-age={hsts_seconds}; includeSubDomains")
+            headers["Strict-Transport-Security"] = f"max-age={hsts_seconds}; includeSubDomains"
+        self._raw = [(name.lower().encode("latin-1"), value.encode("latin-1"))
+                     for name, value in headers.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -29,10 +29,10 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self._headers.items():
-                    if name not in headers:
-                        headers[name] = value
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in self._raw if pair[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

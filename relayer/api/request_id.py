@@ -8,13 +8,15 @@ the request runs. Routes with an ``{order_hash}`` also bind the order hash.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,15 +25,22 @@ from relayer.api.http_metrics import route_template
 from relayer.security.principal import Principal
 
 HEADER = "X-Request-ID"
+_HEADER_RAW = b"x-request-id"
 REQUEST_ID_KEY = "relayer.request_id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 log = structlog.get_logger(__name__)
 
 
+def _info_enabled(logger: Any) -> bool:
+    """False when info lines are filtered out, so the access line is not even built."""
+    check = getattr(logger, "is_enabled_for", None)
+    return True if check is None else bool(check(logging.INFO))
+
+
 def request_id_from(headers: Headers) -> str:
     offered = headers.get(HEADER.lower(), "")
-    return offered if _SANE_ID.match(offered) else uuid.uuid4().hex
+    return offered if _SANE_ID.match(offered) else os.urandom(16).hex()
 
 
 class RequestIdMiddleware:
@@ -54,15 +63,18 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)[HEADER] = request_id
+                # A new list: a response object's own header list is never mutated.
+                message["headers"] = [*message.get("headers", ()), (_HEADER_RAW, raw_id)]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                if self._access_log and scope["type"] == "http":
-                    self._log(scope, status, time.perf_counter() - started)
+        raw_id = request_id.encode("latin-1")
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if self._access_log and scope["type"] == "http" and _info_enabled(log):
+                self._log(scope, status, time.perf_counter() - started)
+            structlog.contextvars.reset_contextvars(**tokens)
 
     def _log(self, scope: Scope, status: int, seconds: float) -> None:
         principal = scope.get(PRINCIPAL_KEY)
