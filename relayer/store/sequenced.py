@@ -8,7 +8,9 @@ other process committed. ``SequencedStore`` wraps the store so that the two
 take turns strictly in position order:
 
 - an append returns only once every earlier record is applied, and counts its
-  own records as applied (the caller applies them before it next awaits);
+  own records as applied: the caller applies them before it next awaits (and
+  a wrapper between the caller and this store must not await after the
+  append returns);
 - the follower applies a record only once no append of this process that
   might have written it is still on its way back from the database.
 
@@ -100,11 +102,14 @@ class SequencedStore:
         try:
             while self.applied + 1 < first and self._frontier < first:
                 await self._changes()
-        finally:
+        except BaseException:
             # Cancelled while waiting: the follower applies these records instead.
             self._own.discard(first)
             self._notify()
+            raise
+        self._own.discard(first)
         self.applied = max(self.applied, written[-1].position)
+        self._notify()
         return written
 
     async def follow(self, apply: Apply) -> None:
