@@ -64,18 +64,15 @@ class WebSocketEndpoint:
                 return
         await websocket.accept()
         conn = self._hub.connect(send, principal)
-        writer = asyncio.create_task(conn.write_loop())
         reader = asyncio.create_task(self._read_loop(receive, conn))
-        for task in (writer, reader):
-            task.add_done_callback(lambda _t: conn.end())
+        reader.add_done_callback(lambda _t: conn.end())
         try:
             await conn.finished.wait()
         finally:
-            for task in (reader, writer):
-                task.cancel()
-            for task in (reader, writer):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+            await conn.stop_writing()
             self._hub.disconnect(conn)
         if conn.close_code is not None:
             message = {"type": "websocket.close", "code": conn.close_code,
