@@ -238,8 +238,9 @@ class EthereumMonitor:
             return True
         headers, transactions = await asyncio.gather(
             self._headers(start, end, latest.number, logs), self._dst_transactions(logs))
-        if headers is None or transactions is None:
-            return True
+        if headers is None:
+            log.info("ethereum_chain_moved_during_poll", blocks=f"{start}-{end}")
+            return False  # a reorg under way: look again after the pause
         parent = cursor.hash_at(cursor.block)
         if parent is not None and headers[start].parent_hash != parent:
             await self._guard(self._reorg(latest.number))
@@ -335,18 +336,20 @@ class EthereumMonitor:
                 return None
         return headers
 
-    async def _dst_transactions(self, logs: Sequence[RawLog]
-                                ) -> dict[str, Transaction] | None:
+    async def _dst_transactions(self, logs: Sequence[RawLog]) -> dict[str, Transaction]:
         """The transactions that created destination escrows (their input holds the
-        immutables); ``None`` if one is gone (a reorg meanwhile)."""
+        immutables). A missing one (a reorg meanwhile, or a node that keeps no index of
+        old transactions) is a chain error: retried with backoff, named in the status."""
         hashes = sorted({str(raw["transactionHash"]).lower() for raw in logs
                          if raw.get("topics") and str(raw["topics"][0]).lower()
                          == self._dst_topic})
         if not hashes:
             return {}
         found = await self._rpc.transactions(hashes)
-        if any(tx is None for tx in found):
-            return None
+        missing = [h for h, tx in zip(hashes, found, strict=True) if tx is None]
+        if missing:
+            raise ChainError(f"the node returned no transaction {missing[0]} "
+                             f"({len(missing)} missing)", details={"tx_id": missing[0]})
         return {tx.hash: tx for tx in found if tx is not None}
 
     async def _reorg(self, head: int) -> None:
