@@ -16,6 +16,8 @@ BENCHMARKS = [
     ["bench/cardano_chainsync.py"],
     ["bench/cardano_monitor.py"],
     ["-m", "bench.eth_indexing"],
+    ["-m", "bench.decayer"],
+    ["-m", "bench.ws_fanout"],
 ]
 
 

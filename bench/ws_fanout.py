@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import resource
 import statistics
 import subprocess
@@ -172,6 +173,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -218,9 +225,14 @@ async def run(processes: int, per_process: int, rounds: int, seconds: int) -> di
                 child.stdin.write(json.dumps({"rounds": plan}) + "\n")
                 child.stdin.flush()
             rss = [rss_mb(server.pid)]
+            while time.time() < plan[0][0]:
+                await asyncio.sleep(0.05)
+            cpu_start, wall_start = cpu_seconds(server.pid), time.time()
             while time.time() < plan[-1][1]:
                 await asyncio.sleep(0.5)
                 rss.append(rss_mb(server.pid))
+            server_cpu = (cpu_seconds(server.pid) - cpu_start) / (time.time() - wall_start)
+            load = os.getloadavg()[0]
             results = []
             for child in children:
                 assert child.stdout is not None
@@ -232,6 +244,7 @@ async def run(processes: int, per_process: int, rounds: int, seconds: int) -> di
                     child.kill()
             server.stop()
     return {"results": results, "rss": rss, "rounds": rounds, "seconds": seconds,
+            "server_cpu": server_cpu, "load": load,
             "per_process": per_process, "processes": processes}
 
 
@@ -262,7 +275,9 @@ def report(figures: dict[str, Any]) -> None:
           f"(rounds {' / '.join(f'{x:.0f}' for x in p99s)}; target < 250), "
           f"median p50 {statistics.median(p50s):.0f} ms; firehose median p99 "
           f"{statistics.median(hose_p99s):.0f} ms; seq gaps {gaps}, closed {closed} "
-          f"(target 0); server RSS max {max(figures['rss']):.0f} MB (target < 1536)")
+          f"(target 0); server RSS max {max(figures['rss']):.0f} MB (target < 1536); server CPU "
+          f"{figures['server_cpu'] * 1000:.0f} ms per second; load average "
+          f"{figures['load']:.1f} on {os.cpu_count()} CPUs")
 
 
 def main() -> None:
