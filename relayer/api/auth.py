@@ -100,10 +100,15 @@ class AuthMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        found = _credential_headers(scope["headers"])
+        if not found:
+            scope[PRINCIPAL_KEY] = None  # anonymous: the common case, decided in one scan
+            await self.app(scope, receive, send)
+            return
         headers = Headers(scope=scope)
         principal: Principal | None
         try:
-            if HEADER_SIGNATURE in headers:
+            if HEADER_SIGNATURE.encode() in found:
                 principal, receive = await self._signed(scope, headers, receive)
             else:
                 principal = self._plain(headers)
@@ -152,6 +157,14 @@ class AuthMiddleware:
             query=scope.get("query_string", b"").decode("latin-1"),
             headers={name: headers[name] for name in headers.keys()}, body=body)
         return self._verifier.verify(request, self._clock.now()), replay
+
+
+_CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key", HEADER_SIGNATURE.encode()})
+
+
+def _credential_headers(raw: list[tuple[bytes, bytes]]) -> set[bytes]:
+    """Which credential headers a request carries (ASGI header names are lower case)."""
+    return {name for name, _ in raw if name in _CREDENTIAL_HEADERS}
 
 
 async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
