@@ -39,6 +39,7 @@ INTERSECTION_NOT_FOUND = 1000
 DEFAULT_WINDOW = 100
 OPEN_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 30.0
+CLOSE_TIMEOUT = 1.0
 
 
 class OgmiosError(ChainError):
@@ -66,8 +67,10 @@ class OgmiosConnection:
     @classmethod
     async def open(cls, url: str, *, timeout: float = OPEN_TIMEOUT) -> OgmiosConnection:
         try:
+            # A node that stops answering must not hold up shutdown: the closing handshake
+            # gets CLOSE_TIMEOUT seconds, then the TCP connection is dropped.
             ws = await connect(url, max_size=None, compression=None, open_timeout=timeout,
-                               ping_interval=20, ping_timeout=20)
+                               ping_interval=20, ping_timeout=20, close_timeout=CLOSE_TIMEOUT)
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             raise ChainError(f"cannot connect to ogmios at {url}: {exc}") from exc
         return cls(ws)
