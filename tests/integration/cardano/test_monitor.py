@@ -23,6 +23,7 @@ from relayer.events.chain import (
 )
 from relayer.events.codec import from_record
 from relayer.orders.timelocks import Timelocks
+from relayer.store.base import Checkpoint
 from relayer.store.sqlite import SQLiteEventStore
 from tests.integration.cardano.chain import (
     ALWAYS,
@@ -36,6 +37,7 @@ from tests.integration.cardano.chain import (
     spend,
     submit,
     utxos_at,
+    wait_for,
 )
 
 SCRIPTS = ScriptHashes(escrow=frozenset({script_hash(ALWAYS), script_hash(NEVER)}),
@@ -77,6 +79,13 @@ async def test_escrow_created_then_withdrawn_reveals_the_secret(
     assert offsets.src_withdrawal == 0
     assert created.point.height == block.height and created.point.slot == block.slot
     assert created.point.timestamp == block_s and created.complement is None
+    monitor = harness.monitor
+    assert monitor is not None
+    assert monitor.confirmations(created.point) == 1 and not monitor.is_final(created.point)
+    await sim.forge_blocks(2)
+    await harness.synced(sim)
+    assert monitor.confirmations(created.point) == 3 and monitor.is_final(created.point)
+    assert monitor.status().head_height == sim.tip.height
 
     (escrow,) = await asyncio.to_thread(utxos_at, sim, ALWAYS)
     withdraw = await asyncio.to_thread(spend, sim, taker, escrow, ALWAYS, Withdraw(secret))
@@ -167,3 +176,24 @@ async def test_records_and_cursor_commit_together(
     records = await store.read_stream(chain_stream("cardano"))
     assert [r.version for r in records] == [1, 2, 3] == list(range(1, cursor.stream_version + 1))
     assert all(isinstance(from_record(r), EscrowCreated) for r in records)
+
+
+async def test_a_second_writer_of_the_cursor_fences_this_monitor_off(
+        sim: CardanoSimulator, harness: Harness, store: SQLiteEventStore) -> None:
+    await sim.forge_blocks(2)
+    await harness.synced(sim)
+    stored = await store.read_checkpoint(CHECKPOINT_NAME)
+    assert stored is not None
+    # Another replica (a newer leader) advances the cursor.
+    await store.append([], checkpoint=Checkpoint(CHECKPOINT_NAME, stored.version + 1,
+                                                 stored.data))
+    maker, taker = sim.accounts[0], sim.accounts[1]
+    datum = dst_datum(sim, maker=maker, taker=taker, secret=secret_of(9))
+    await submit(sim, await asyncio.to_thread(lock, sim, taker, ALWAYS, datum, 12_000_000))
+    await sim.advance()
+    monitor = harness.monitor
+    assert monitor is not None
+    await wait_for(lambda: "another writer" in monitor.status().detail, "the fence")
+    assert not monitor.status().connected
+    assert await store.read_stream(chain_stream("cardano")) == []
+    assert harness.of_type(EscrowCreated) == []
