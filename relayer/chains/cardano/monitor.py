@@ -223,7 +223,7 @@ class CardanoMonitor:
                     attempt = 0
                     await self._follow(sync)
             except VersionConflict:
-                self._connected = False
+                self._connected = self._running = False
                 self._detail = "another writer advanced the cardano checkpoint; stopped"
                 log.error("cardano_monitor_fenced")
                 return
@@ -239,6 +239,11 @@ class CardanoMonitor:
                     self._detail = f"node: {exc}"
                 log.warning("cardano_monitor_disconnected", error=str(exc), url=self._node.url,
                             attempt=attempt)
+            except Exception as exc:  # a block we cannot read: retry from the store, loudly
+                self._connected = False
+                self._reload = True
+                self._detail = f"internal error: {type(exc).__name__}: {exc}"
+                log.exception("cardano_monitor_failed", url=self._node.url, attempt=attempt)
             if self._stopping:
                 return
             delay = self._backoff(attempt)
