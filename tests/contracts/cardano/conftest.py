@@ -9,7 +9,7 @@ from tests.contracts.cardano.harness import ScriptRunner
 
 _HERE = Path(__file__).parent
 # Tests that start processes (opshin) or a ledger simulator with its Ogmios server.
-_INTEGRATION = {"test_build.py", "test_simulator.py"}
+_INTEGRATION = {"test_build.py", "test_simulator.py", "test_cross_chain.py"}
 # The `ogmios` 1.4.3 client opens `websockets.sync.client.connect()` without a context
 # manager, which websockets 17 deprecates (see tests/devnet/cardano/conftest.py).
 _OGMIOS_CONNECT_WARNING = (
