@@ -104,8 +104,9 @@ class CardanoSettings:
     chain_id: int = (1 << 64) + 42
     network: str = "testnet"
     ogmios_url: str = "ws://127.0.0.1:1337"
-    follow: bool = False
-    """Run the Cardano monitor and check order locks at intake against ``ogmios_url``."""
+    follow: bool = True
+    """Run the Cardano monitor and check order locks at intake against ``ogmios_url``
+    (off, Cardano-source orders are accepted unchecked: development only)."""
     sync_window: int = 100
     """``nextBlock`` requests the monitor keeps in flight."""
     batch_blocks: int = 500

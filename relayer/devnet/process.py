@@ -49,7 +49,8 @@ class RelayerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # No chain is followed unless the caller's env asks (tests and benchmarks of the API).
         env = {**os.environ, "RELAYER_LOG_LEVEL": "warning",
-               "RELAYER_CHAINS_ETHEREUM_FOLLOW": "false", **self.env}
+               "RELAYER_CHAINS_ETHEREUM_FOLLOW": "false",
+               "RELAYER_CHAINS_CARDANO_FOLLOW": "false", **self.env}
         with open(self.data_dir / "stderr.log", "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "relayer", "serve", "--port", str(self.port),
