@@ -4,26 +4,22 @@
 from opshin.prelude import *
 
 
-def lower_bound(tx: TxInfo) -> int:
-    """The finite lower validity bound (POSIX ms); fails when the range has none."""
-    limit = tx.validity_range.lower_bound.limit
+def finite_time(limit: ExtendedPOSIXTime) -> int:
+    """The time (POSIX ms) of a finite validity bound; fails on an infinite one."""
     if isinstance(limit, FinitePOSIXTime):
         result = limit.time
     else:
-        assert False, "no finite lower validity bound"
+        assert False, "no finite validity bound"
         result = 0
     return result
+
+
+def lower_bound(tx: TxInfo) -> int:
+    return finite_time(tx.validity_range.lower_bound.limit)
 
 
 def upper_bound(tx: TxInfo) -> int:
-    """The finite upper validity bound (POSIX ms); fails when the range has none."""
-    limit = tx.validity_range.upper_bound.limit
-    if isinstance(limit, FinitePOSIXTime):
-        result = limit.time
-    else:
-        assert False, "no finite upper validity bound"
-        result = 0
-    return result
+    return finite_time(tx.validity_range.upper_bound.limit)
 
 
 def signed_by(tx: TxInfo, party: Address) -> bool:
