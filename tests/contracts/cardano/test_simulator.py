@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from pycardano import Transaction
+from pycardano import ExecutionUnits, Transaction, UTxO
 
 from relayer.auction.curve import fill_taking_amount
 from relayer.auction.details import AuctionDetails, AuctionPoint
@@ -98,14 +98,16 @@ async def test_a_destination_escrow_opens_with_the_secret_only_in_its_window(
                                  [pay(datum.maker, AMOUNT, datum=tag_of(locked))],
                                  lower=lower, upper=upper, signers=[taker], budget=BUDGET)
 
-    now = chain.slot
-    assert await rejected(chain, await withdraw(SECRET, now, now + 5)) == 3136       # early
+    before = chain.sim.genesis.slot_at(datum.withdrawal) - 1   # the last slot before it opens
+    await chain.sim.advance(before - chain.slot)
+    assert await rejected(chain, await withdraw(SECRET, before, before + 5)) == 3136
     early_cancel = await chain.spend(taker, locked, chain.validators.escrow, Cancel(),
                                      [pay(datum.taker, AMOUNT, datum=tag_of(locked))],
-                                     lower=now, upper=None, signers=[taker], budget=BUDGET)
+                                     lower=before, upper=None, signers=[taker], budget=BUDGET)
     assert await rejected(chain, early_cancel) == 3136
 
     start = await advance_to(chain, datum.withdrawal)
+    assert start == before + 1
     assert await rejected(chain, await withdraw(b"\x00" * 32, start, start + 5)) == 3136
     tx = await withdraw(SECRET, start, start + 5)
     await chain.submit(tx)
@@ -122,15 +124,22 @@ async def test_a_destination_escrow_opens_with_the_secret_only_in_its_window(
 async def test_a_late_withdrawal_is_refused_and_the_taker_cancels(chain: Chain) -> None:
     taker = chain.sim.accounts[1]
     datum = dst_escrow(chain)
-    locked = await chain.lock(taker, chain.validators.escrow, AMOUNT + DEPOSIT, datum)
-    now = await advance_to(chain, datum.cancellation)
-    late = await chain.spend(taker, locked, chain.validators.escrow, Withdraw(SECRET),
-                             [pay(datum.maker, AMOUNT, datum=tag_of(locked))],
-                             lower=now, upper=now + 5, signers=[taker], budget=BUDGET)
-    assert await rejected(chain, late) == 3136
-    cancel = await chain.spend(taker, locked, chain.validators.escrow, Cancel(),
-                               [pay(datum.taker, AMOUNT, datum=tag_of(locked))],
-                               lower=now, upper=None, signers=[taker])
+    late = await chain.lock(taker, chain.validators.escrow, AMOUNT + DEPOSIT, datum)
+    in_time = await chain.lock(taker, chain.validators.escrow, AMOUNT + DEPOSIT, datum)
+    end = chain.sim.genesis.slot_at(datum.cancellation)
+    await chain.sim.advance(end - 1 - chain.slot)
+
+    async def withdraw(locked: UTxO, upper: int, budget: ExecutionUnits | None) -> Transaction:
+        return await chain.spend(taker, locked, chain.validators.escrow, Withdraw(SECRET),
+                                 [pay(datum.maker, AMOUNT, datum=tag_of(locked))],
+                                 lower=end - 1, upper=upper, signers=[taker], budget=budget)
+
+    assert await rejected(chain, await withdraw(late, end + 1, BUDGET)) == 3136
+    await chain.submit(await withdraw(in_time, end, None))   # valid until the cancellation
+    assert chain.slot == end
+    cancel = await chain.spend(taker, late, chain.validators.escrow, Cancel(),
+                               [pay(datum.taker, AMOUNT, datum=tag_of(late))],
+                               lower=end, upper=None, signers=[taker])
     await chain.submit(cancel)
     assert (await chain.output_of(cancel, 0)).output.amount.coin == AMOUNT
 
