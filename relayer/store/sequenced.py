@@ -58,6 +58,7 @@ class SequencedStore:
     def start_at(self, position: int) -> None:
         """Everything up to ``position`` is applied (after a replay of the log)."""
         self.applied = self._frontier = position
+        self._notify()
 
     async def open(self) -> None:
         await self.inner.open()
