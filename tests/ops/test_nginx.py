@@ -17,7 +17,7 @@ def nginx_binary() -> str:
     found = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None)
     if found is None:
-        if os.environ.get("RELAYER_REQUIRE_NGINX"):
+        if os.environ.get("REQUIRE_NGINX"):
             pytest.fail("nginx is not installed (.ci/run installs it: apt-get install nginx)")
         pytest.skip("nginx is not installed (apt-get install -y nginx)")
     return found
