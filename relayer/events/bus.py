@@ -49,7 +49,7 @@ class EventBus:
             except Exception:
                 self._failed(handler, event)
                 continue
-            if inspect.isawaitable(result):
+            if result is not None and inspect.isawaitable(result):
                 task = asyncio.ensure_future(self._run(handler, event, result))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
