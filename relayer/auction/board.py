@@ -19,6 +19,7 @@ the curve for the same time and base fee (a property test checks it).
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 
 from relayer.auction.curve import RATE_BUMP_DENOMINATOR, gas_bump
 from relayer.auction.details import AuctionDetails
@@ -107,6 +108,15 @@ class PriceBoard:
     def tick(self, t: int, base_fee: int) -> list[PriceUpdated]:
         """Advance to unix time ``t``; the prices whose taking amount changed since the
         last one reported (every order's first price counts as a change)."""
+        changed = self.begin_tick(t, base_fee)
+        for chunk in self.live_chunks(t, base_fee):
+            changed.extend(chunk)
+        return changed
+
+    def begin_tick(self, t: int, base_fee: int) -> list[PriceUpdated]:
+        """The first part of a tick: new, starting and gas-priced waiting orders. Then
+        ``live_chunks`` prices the orders inside their auction, a slice at a time, so a
+        caller can let other work in between."""
         changed: list[PriceUpdated] = []
         fee_changed = base_fee != self._base_fee
         self._base_fee = base_fee
@@ -138,12 +148,25 @@ class PriceBoard:
             for order_hash in self._gas_waiting:
                 tracked = self._tracked[order_hash]
                 self._reprice(tracked, tracked.initial, t, base_fee, changed)
-        self._tick_live(t, base_fee, changed)
         return changed
 
-    def _tick_live(self, t: int, base_fee: int, changed: list[PriceUpdated]) -> None:
+    def live_chunks(self, t: int, base_fee: int, size: int = 500
+                    ) -> Iterator[list[PriceUpdated]]:
+        """The changed prices of orders inside their auction at ``t``, ``size`` orders
+        at a time (an order tracked or dropped between slices is seen next tick)."""
+        live = list(self._live.values())
+        for start in range(0, len(live), size):
+            changed: list[PriceUpdated] = []
+            self._tick_live(live[start:start + size], t, base_fee, changed)
+            yield changed
+
+    def _tick_live(self, batch: list[_Tracked], t: int, base_fee: int,
+                   changed: list[PriceUpdated]) -> None:
         ended = []
-        for tracked in self._live.values():
+        current = self._live
+        for tracked in batch:
+            if current.get(tracked.order_hash) is not tracked:
+                continue
             if t >= tracked.end:
                 ended.append(tracked.order_hash)
                 bump = 0
@@ -165,7 +188,7 @@ class PriceBoard:
                 tracked.price = PriceUpdated(tracked.order_hash, t, bump, taking, base_fee)
                 changed.append(tracked.price)
         for order_hash in ended:
-            del self._live[order_hash]
+            del current[order_hash]
 
     @staticmethod
     def _reprice(tracked: _Tracked, auction_bump: int, t: int, base_fee: int,

@@ -12,10 +12,11 @@ it every ``auction.tick_seconds``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -104,24 +105,29 @@ class Decayer:
                                     "deadline_passed")
         started = await self._drain(self._starts, now + 1, OrderStatus.ACTIVE,
                                     "auction_started")
-        prices = self._publish_prices(now)
+        prices = await self._publish_prices(now)
         return TickResult(started=started, expired=expired, prices=prices)
 
-    def _publish_prices(self, now: int) -> int:
-        # Synchronous from here to the end: a tick allocates one short-lived event per
-        # changed price and no cycles, so collections during it would only waste time.
-        paused = gc.isenabled()
-        if paused:
-            gc.disable()
-        try:
-            changed = self._board.tick(now, self._base_fee.base_fee())
-            publish = self._bus.publish
+    async def _publish_prices(self, now: int) -> int:
+        base_fee = self._base_fee.base_fee()
+        publish = self._bus.publish
+        with _collections_paused():
+            changed = self._board.begin_tick(now, base_fee)
             for event in changed:
                 publish(event)
-        finally:
-            if paused:
-                gc.enable()
-        return len(changed)
+        count = len(changed)
+        chunks = self._board.live_chunks(now, base_fee)
+        while True:
+            # Let requests in between slices: pricing tens of thousands of orders in one
+            # go held the loop long enough to show in intake latency.
+            await asyncio.sleep(0)
+            with _collections_paused():
+                chunk = next(chunks, None)
+                if chunk is None:
+                    return count
+                for event in chunk:
+                    publish(event)
+            count += len(chunk)
 
     async def _drain(self, heap: list[tuple[int, int, str]], before: int,
                      target: OrderStatus, reason: str) -> int:
@@ -148,3 +154,17 @@ class Decayer:
             # Changed under us (cancelled, filled): its own event decided.
             log.debug("tick_transition_skipped", order_hash=order_hash)
             return False
+
+
+@contextlib.contextmanager
+def _collections_paused() -> Iterator[None]:
+    """A slice of a tick allocates short-lived events and no cycles: collections
+    during it would only waste time."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
