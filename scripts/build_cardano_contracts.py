@@ -13,7 +13,6 @@ as ``opshin build`` applies command-line parameters. The output is deterministic
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -28,6 +27,7 @@ from pathlib import Path
 import cbor2
 import uplc
 import uplc.ast
+from artifact_files import write_or_check
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "contracts" / "cardano"
@@ -112,47 +112,10 @@ def artifacts() -> dict[str, str]:
     return {f"{c.name}.json": envelope(c, opshin) for c in compile_all()}
 
 
-def check(files: dict[str, str]) -> list[str]:
-    """What differs between a fresh build and the committed artifacts."""
-    problems = []
-    for name, text in files.items():
-        path = OUTPUT / name
-        if not path.is_file():
-            problems.append(f"missing: {path.relative_to(ROOT)}")
-        elif path.read_text(encoding="utf-8") != text:
-            problems.append(f"differs: {path.relative_to(ROOT)}")
-    for path in sorted(OUTPUT.glob("*.json")):
-        if path.name not in files:
-            problems.append(f"stale: {path.relative_to(ROOT)}")
-    return problems
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="compare with the committed files")
-    args = parser.parse_args(argv)
-    try:
-        files = artifacts()
-    except BuildError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    if args.check:
-        problems = check(files)
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        if problems:
-            print("run scripts/build_cardano_contracts.py and commit the result", file=sys.stderr)
-            return 1
-        print(f"contracts-abi/cardano is up to date ({len(files)} artifacts)")
-        return 0
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (OUTPUT / name).write_text(text, encoding="utf-8")
-    for path in OUTPUT.glob("*.json"):
-        if path.name not in files:
-            path.unlink()
-    print(f"wrote {len(files)} artifacts to {OUTPUT.relative_to(ROOT)}")
-    return 0
+    return write_or_check(argv, description=__doc__.splitlines()[0], build=artifacts,
+                          output=OUTPUT, error=BuildError,
+                          script="scripts/build_cardano_contracts.py")
 
 
 if __name__ == "__main__":
