@@ -176,6 +176,20 @@ class Harness:
         self.bus.publish(event)
         await self.bus.drain()
 
+    async def lock_both(self) -> tuple[EscrowCreated, EscrowCreated]:
+        """A resolver's matching source and destination escrows, 30 s into the auction."""
+        self.clock.advance(30)
+        src = self.src_escrow()
+        await self.chain(src)
+        dst = self.dst_escrow(src)
+        await self.chain(dst)
+        return src, dst
+
+    def finalize(self) -> None:
+        """Both escrows confirmed and the destination's finality lock begun."""
+        self.confirm()
+        self.clock.advance(20)
+
     def confirm(self, blocks: int = 3) -> None:
         for chain in self.chains.heights:
             self.chains.heights[chain] += blocks

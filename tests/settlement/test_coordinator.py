@@ -72,12 +72,8 @@ async def test_custody_releases_once_when_every_rule_holds(h: Harness) -> None:
 
 
 async def test_restart_rebuilds_and_never_releases_again(h: Harness) -> None:
-    h.clock.advance(30)
-    src = h.src_escrow()
-    await h.chain(src)
-    await h.chain(h.dst_escrow(src))
-    h.confirm()
-    h.clock.advance(20)
+    await h.lock_both()
+    h.finalize()
     await h.coordinator.tick()
     assert len(released(h)) == 1
     h.detach()
@@ -91,12 +87,8 @@ async def test_restart_rebuilds_and_never_releases_again(h: Harness) -> None:
 
 
 async def test_a_second_coordinator_cannot_release_twice(h: Harness) -> None:
-    h.clock.advance(30)
-    src = h.src_escrow()
-    await h.chain(src)
-    await h.chain(h.dst_escrow(src))
-    h.confirm()
-    h.clock.advance(20)
+    await h.lock_both()
+    h.finalize()
     rival = h.new_coordinator()
     await h.coordinator.tick()
     await rival.tick()
@@ -198,13 +190,8 @@ async def test_maker_posts_the_secret_only_when_ready(maker_mode: Harness) -> No
 
 async def test_withdrawals_settle_and_a_chain_secret_is_recorded(maker_mode: Harness) -> None:
     h = maker_mode
-    h.clock.advance(30)
-    src = h.src_escrow()
-    await h.chain(src)
-    dst = h.dst_escrow(src)
-    await h.chain(dst)
-    h.confirm()
-    h.clock.advance(20)
+    src, dst = await h.lock_both()
+    h.finalize()
     secret = h.secrets.secrets[0]
     await h.chain(h.withdrawn(dst, secret))
     (fill,) = h.coordinator.fills(h.order_hash)
@@ -261,12 +248,8 @@ async def test_cancelled_order_withholds(h: Harness) -> None:
 async def test_two_coordinators_converge_on_one_fill_history(h: Harness) -> None:
     rival = h.new_coordinator()
     detach_rival = rival.attach()
-    h.clock.advance(30)
-    src = h.src_escrow()
-    await h.chain(src)
-    await h.chain(h.dst_escrow(src))
-    h.confirm()
-    h.clock.advance(20)
+    await h.lock_both()
+    h.finalize()
     await h.coordinator.tick()
     await rival.tick()
     (mine,), (theirs,) = h.coordinator.fills(h.order_hash), rival.fills(h.order_hash)
