@@ -138,9 +138,17 @@ def source_escrow_matches(facts: FillFacts, settings: PolicySettings,
         reasons.append(Withheld.SRC_AMOUNT_MISMATCH)
     if src.safety_deposit != order.src_safety_deposit:
         reasons.append(Withheld.SRC_SAFETY_DEPOSIT_MISMATCH)
-    if Timelocks.unpack(src.timelocks)[0] != order.timelocks:
+    if _source_offsets(Timelocks.unpack(src.timelocks)[0]) != _source_offsets(order.timelocks):
         reasons.append(Withheld.SRC_TIMELOCKS_MISMATCH)
     return reasons
+
+
+def _source_offsets(timelocks: Timelocks) -> tuple[int, ...]:
+    """The stages a source escrow enforces. An Ethereum source escrow also carries the
+    order's destination offsets, a Cardano one does not (its datum has only its own
+    stages): the destination escrow's own timelocks are what rules 2 to 4 check."""
+    return (timelocks.src_withdrawal, timelocks.src_public_withdrawal,
+            timelocks.src_cancellation, timelocks.src_public_cancellation)
 
 
 def destination_escrow_matches(facts: FillFacts, settings: PolicySettings,

@@ -93,6 +93,18 @@ def test_finality_lock_boundary() -> None:
     assert reasons(Fill(**{**vars(fill), "now": begins - 1})) == {W.DST_FINALITY_LOCK}
 
 
+def test_a_source_escrow_without_destination_stages_matches() -> None:
+    """A Cardano source escrow's datum holds only the source stages; the destination
+    offsets in its packed timelocks are 0, and that is no mismatch. A source stage is."""
+    fill = good_fill()
+    packed = fill.src.immutables.timelocks
+    source_only = packed & ~(((1 << 96) - 1) << (32 * Stage.DST_WITHDRAWAL))
+    assert source_only != packed
+    assert reasons(fill.with_src(timelocks=source_only)) == set()
+    moved = source_only + (1 << (32 * Stage.SRC_PUBLIC_CANCELLATION))
+    assert reasons(fill.with_src(timelocks=moved)) == {W.SRC_TIMELOCKS_MISMATCH}
+
+
 def test_missing_escrows_withhold() -> None:
     facts = good_fill().facts()
     assert W.DST_ESCROW_MISSING in evaluate(replace(facts, dst=None), SETTINGS,
