@@ -1,0 +1,359 @@
+"""``CardanoWallet`` against the ledger simulator running the committed validators: what
+it builds is what the validators accept, what it returns is what the real
+``CardanoMonitor`` indexes, and every lovelace is accounted for.
+
+The simulator's clock is manual: a background miner forges a block (one slot later)
+whenever a transaction waits in the mempool, and the tests move time with
+``sim.advance`` to reach an escrow's windows."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import msgspec
+import pytest
+from pycardano import Network, PaymentSigningKey
+
+from relayer.auction import taking_amount
+from relayer.chains.cardano.decode import ScriptHashes
+from relayer.chains.cardano.scripts import load_validators
+from relayer.chains.cardano.wiring import OrderComplements
+from relayer.chains.registry import ChainRegistry
+from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
+from relayer.events.cardano import OrderLocked
+from relayer.events.chain import EscrowCreated, EscrowRole
+from relayer.events.types import OrderSubmitted
+from relayer.orders.book import OrderBook
+from relayer.orders.codec import submission_to_wire
+from relayer.orders.merkle import merkle_proof, secret_index
+from relayer.orders.model import SignedOrder
+from relayer.orders.signer import SecretSet, make_secrets
+from relayer.orders.status import OrderStatus
+from relayer.orders.timelocks import Stage, Timelocks
+from relayer.resolver.cardano import CardanoWallet
+from relayer.resolver.chains import DstTerms, EscrowHandle, FillPlan, dst_terms
+from relayer.resolver.errors import NOT_ALLOWED, TX_REJECTED, WINDOW_NOT_OPEN, WalletError
+from relayer.signing.keccak import keccak256
+from relayer.store.sqlite import SQLiteEventStore
+from tests.factories import (
+    CARDANO_MAKER_KEY,
+    CARDANO_OTHER_KEY,
+    cardano_address,
+    default_timelocks,
+    make_settings,
+    make_validator,
+    submission,
+)
+from tests.integration.cardano.chain import Harness
+
+pytestmark = [
+    pytest.mark.integration,
+    # pycardano's chain context opens the `ogmios` 1.4.3 client, which calls websockets'
+    # `connect()` without a context manager; the project turns warnings into errors.
+    pytest.mark.filterwarnings(
+        "ignore:connect\\(\\) must be used as a context manager:DeprecationWarning"),
+]
+
+SEED = bytes(range(32))
+ADA = 1_000_000
+VALIDATORS = load_validators()
+SCRIPTS = ScriptHashes(escrow=frozenset({bytes(VALIDATORS.escrow.hash.payload)}),
+                       order=frozenset({bytes(VALIDATORS.order.hash.payload)}))
+SETTINGS = make_settings()
+CHAINS = ChainRegistry.from_settings(SETTINGS.chains)
+TIMELOCKS = Timelocks(**msgspec.structs.asdict(default_timelocks()))
+
+
+async def _mine(sim: CardanoSimulator) -> None:
+    """Forge a block one slot later whenever a transaction waits."""
+    while True:
+        if sim.chain.mempool:
+            await sim.advance()
+        await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[CardanoSimulator]:
+    async with CardanoSimulator(GenesisConfig(seed=SEED)) as simulator:
+        miner = asyncio.create_task(_mine(simulator))
+        try:
+            yield simulator
+        finally:
+            miner.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await miner
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteEventStore]:
+    events = SQLiteEventStore(tmp_path / "events.db")
+    await events.open()
+    yield events
+    await events.close()
+
+
+def wallet(sim: CardanoSimulator, key: PaymentSigningKey) -> CardanoWallet:
+    return CardanoWallet(ogmios_url=sim.url, signing_key=key,
+                         validators=VALIDATORS, chains=CHAINS, inclusion_timeout=60.0)
+
+
+@pytest.fixture
+async def resolver(sim: CardanoSimulator) -> CardanoWallet:
+    return wallet(sim, sim.accounts[1].signing_key)
+
+
+@pytest.fixture
+async def maker(sim: CardanoSimulator) -> CardanoWallet:
+    """The factories' Cardano maker, funded with 1,000 ADA."""
+    funded = wallet(sim, CARDANO_MAKER_KEY)
+    await wallet(sim, sim.accounts[0].signing_key).pay(funded.address, 1_000 * ADA)
+    return funded
+
+
+def complements_for(*orders: SignedOrder) -> OrderComplements:
+    """The relayer's own complements, from an order book holding ``orders``."""
+    complements = OrderComplements(CHAINS)
+    complements.book = OrderBook()
+    for position, signed in enumerate(orders, start=1):
+        complements.book.apply(OrderSubmitted(order_hash=signed.order_hash,
+                                              submission=submission_to_wire(signed),
+                                              status=OrderStatus.ACTIVE, submitted_at=0),
+                               position)
+    return complements
+
+
+async def locked_order(sim: CardanoSimulator, maker: CardanoWallet, *, parts: int = 1,
+                       **overrides: object) -> tuple[SignedOrder, SecretSet]:
+    """A signed ada->eth order whose auction starts now, locked by ``maker``."""
+    now = await maker.chain_time()
+    secrets = make_secrets(parts)
+    wire = submission("ada_to_eth", now=now, parts=parts, secrets=secrets, **overrides)
+    signed = make_validator(SETTINGS).accept(wire, now=now)
+    ref = await maker.lock_order(signed, CHAINS)
+    return dataclasses.replace(signed, src_order_utxo=ref), secrets
+
+
+async def advance_to(sim: CardanoSimulator, posix_seconds: int) -> None:
+    """Forge a block at the first slot at or after ``posix_seconds``."""
+    target = sim.genesis.slot_at(posix_seconds * 1000 + sim.genesis.slot_length_ms - 1)
+    if target > sim.current_slot:
+        await sim.advance(target - sim.current_slot)
+
+
+def stage_time(handle: EscrowHandle, stage: Stage) -> int:
+    offsets, deployed_at = Timelocks.unpack(handle.immutables.timelocks)
+    return offsets.at(stage, deployed_at)
+
+
+async def fill_whole(resolver: CardanoWallet, signed: SignedOrder) -> EscrowHandle:
+    """Fill ``signed`` at the curve's price at the chain's time."""
+    order = signed.order
+    now = await resolver.chain_time()
+    return await resolver.fill(FillPlan(
+        order=signed, amount=order.making_amount,
+        dst_amount=taking_amount(order.taking_amount, order.auction, now),
+        secret_index=0, secret_hash=order.hashlock, proof=()))
+
+
+def assert_indexed(handle: EscrowHandle, created: EscrowCreated) -> None:
+    assert created.escrow == handle.escrow and created.role is handle.role
+    assert created.immutables == handle.immutables
+    assert created.complement == handle.complement
+    assert created.point.tx_id == handle.created.tx_id
+    assert created.point.timestamp == handle.created.block_time
+
+
+async def test_a_fill_creates_the_source_escrow_the_monitor_indexes_and_withdraws_it(
+        sim: CardanoSimulator, store: SQLiteEventStore, maker: CardanoWallet,
+        resolver: CardanoWallet) -> None:
+    signed, secrets = await locked_order(sim, maker)
+    harness = Harness(store=store, url=sim.url, scripts=SCRIPTS)
+    await harness.start(complements=complements_for(signed))
+    try:
+        await sim.advance(30)  # into the auction: the price has fallen
+        handle = await fill_whole(resolver, signed)
+        await harness.synced(sim)
+        (created,) = harness.of_type(EscrowCreated)
+        assert_indexed(handle, created)
+        terms = handle.immutables
+        assert handle.role is EscrowRole.SRC and terms.taker == resolver.address
+        assert terms.maker == maker.address and terms.amount == signed.order.making_amount
+        offsets, deployed_at = Timelocks.unpack(terms.timelocks)
+        assert offsets.offsets()[:4] == signed.order.timelocks.offsets()[:4]
+        assert deployed_at <= handle.created.block_time
+        assert handle.complement is not None
+        assert handle.complement.maker == signed.order.receiver
+        assert handle.created.fee > 0
+
+        # Too early: refused by the wallet, nothing submitted.
+        with pytest.raises(WalletError) as early:
+            await resolver.withdraw(handle, secrets.secrets[0])
+        assert early.value.code == WINDOW_NOT_OPEN
+
+        await advance_to(sim, stage_time(handle, Stage.SRC_WITHDRAWAL))
+        before = await resolver.balance("lovelace")
+        sent = await resolver.withdraw(handle, secrets.secrets[0])
+        after = await resolver.balance("lovelace")
+        assert after - before == terms.amount + terms.safety_deposit - sent.fee
+        assert sent.block_time >= stage_time(handle, Stage.SRC_WITHDRAWAL)
+    finally:
+        await harness.stop()
+
+
+async def test_partial_fills_with_merkle_proofs_follow_the_continuing_output(
+        sim: CardanoSimulator, store: SQLiteEventStore, maker: CardanoWallet,
+        resolver: CardanoWallet) -> None:
+    signed, secrets = await locked_order(sim, maker, parts=4)
+    order = signed.order
+    total = order.making_amount
+    harness = Harness(store=store, url=sim.url, scripts=SCRIPTS)
+    await harness.start(complements=complements_for(signed))
+    try:
+        handles = []
+        filled = 0
+        for amount in (total // 4, total // 2):
+            index = secret_index(filled, amount, total, order.parts)
+            now = await resolver.chain_time()
+            handles.append(await resolver.fill(FillPlan(
+                order=signed, amount=amount,
+                dst_amount=-(-taking_amount(order.taking_amount, order.auction, now)
+                             * amount // total),
+                secret_index=index, secret_hash=secrets.hashes[index],
+                proof=tuple(merkle_proof(secrets.hashes, index)))))
+            filled += amount
+        await harness.synced(sim)
+        created = harness.of_type(EscrowCreated)
+        assert len(created) == 2
+        for handle, event in zip(handles, created, strict=True):
+            assert_indexed(handle, event)
+        assert [h.immutables.amount for h in handles] == [total // 4, total // 2]
+        assert [h.immutables.hashlock for h in handles] == [
+            "0x" + secrets.hashes[i].hex() for i in (0, 2)]
+        # The lock, then each fill's continuing output with `filled` raised.
+        locks = harness.of_type(OrderLocked)
+        assert [(lk.filled, lk.locked) for lk in locks] == [
+            (0, total), (total // 4, total - total // 4), (filled, total - filled)]
+        order_address = str(VALIDATORS.order.address(Network.TESTNET))
+        assert await resolver.balance("lovelace", order_address) == total - filled
+    finally:
+        await harness.stop()
+
+
+async def test_destination_escrow_created_then_withdrawn_to_the_receiver(
+        sim: CardanoSimulator, store: SQLiteEventStore, resolver: CardanoWallet) -> None:
+    secret = b"\x07" * 32
+    receiver = cardano_address(CARDANO_OTHER_KEY)
+    terms = DstTerms(order_hash=b"\x0a" * 32, hashlock=keccak256(secret), maker=receiver,
+                     token="lovelace", amount=25 * ADA, safety_deposit=2 * ADA,
+                     timelocks=TIMELOCKS, src_cancellation=0)
+    harness = Harness(store=store, url=sim.url, scripts=SCRIPTS)
+    await harness.start()
+    try:
+        before = await resolver.balance("lovelace")
+        handle = await resolver.create_dst(terms)
+        created_balance = await resolver.balance("lovelace")
+        assert created_balance - before == -terms.amount - terms.safety_deposit - \
+            handle.created.fee
+        await harness.synced(sim)
+        (created,) = harness.of_type(EscrowCreated)
+        assert_indexed(handle, created)
+        assert handle.role is EscrowRole.DST and handle.immutables.maker == receiver
+        _, deployed_at = Timelocks.unpack(handle.immutables.timelocks)
+        assert stage_time(handle, Stage.DST_WITHDRAWAL) == deployed_at + 12
+
+        with pytest.raises(WalletError) as early:
+            await resolver.withdraw(handle, secret)
+        assert early.value.code == WINDOW_NOT_OPEN
+
+        await advance_to(sim, stage_time(handle, Stage.DST_WITHDRAWAL))
+        sent = await resolver.withdraw(handle, secret)
+        assert await resolver.balance("lovelace", receiver) == terms.amount
+        assert await resolver.balance("lovelace") - created_balance == \
+            terms.safety_deposit - sent.fee
+    finally:
+        await harness.stop()
+
+
+async def test_a_wrong_secret_is_refused_by_the_ledger(
+        sim: CardanoSimulator, resolver: CardanoWallet) -> None:
+    secret = b"\x08" * 32
+    terms = DstTerms(order_hash=b"\x0b" * 32, hashlock=keccak256(secret),
+                     maker=cardano_address(CARDANO_OTHER_KEY), token="lovelace",
+                     amount=10 * ADA, safety_deposit=2 * ADA, timelocks=TIMELOCKS,
+                     src_cancellation=0)
+    handle = await resolver.create_dst(terms)
+    await advance_to(sim, stage_time(handle, Stage.DST_WITHDRAWAL))
+    tip = sim.tip.height
+    with pytest.raises(WalletError) as refused:
+        await resolver.withdraw(handle, b"\x09" * 32)
+    assert refused.value.code == TX_REJECTED
+    assert sim.tip.height == tip and not sim.chain.mempool  # nothing reached the chain
+    # The same escrow opens with the right secret.
+    await resolver.withdraw(handle, secret)
+    assert await resolver.balance("lovelace", terms.maker) == terms.amount
+
+
+async def test_cancel_after_cancellation_refunds_the_resolver(
+        sim: CardanoSimulator, resolver: CardanoWallet) -> None:
+    terms = DstTerms(order_hash=b"\x0c" * 32, hashlock=keccak256(b"\x01" * 32),
+                     maker=cardano_address(CARDANO_OTHER_KEY), token="lovelace",
+                     amount=10 * ADA, safety_deposit=2 * ADA, timelocks=TIMELOCKS,
+                     src_cancellation=0)
+    handle = await resolver.create_dst(terms)
+    with pytest.raises(WalletError) as early:
+        await resolver.cancel(handle)
+    assert early.value.code == WINDOW_NOT_OPEN
+    with pytest.raises(WalletError) as public:
+        await resolver.cancel(handle, public=True)
+    assert public.value.code == NOT_ALLOWED
+
+    await advance_to(sim, stage_time(handle, Stage.DST_CANCELLATION))
+    before = await resolver.balance("lovelace")
+    sent = await resolver.cancel(handle)
+    assert await resolver.balance("lovelace") - before == \
+        terms.amount + terms.safety_deposit - sent.fee
+    assert await resolver.balance("lovelace", terms.maker) == 0
+
+
+async def test_public_cancel_of_a_source_escrow_by_another_wallet(
+        sim: CardanoSimulator, maker: CardanoWallet, resolver: CardanoWallet) -> None:
+    signed, _ = await locked_order(sim, maker)
+    handle = await fill_whole(resolver, signed)
+    other = wallet(sim, sim.accounts[2].signing_key)
+    await advance_to(sim, stage_time(handle, Stage.SRC_CANCELLATION))
+    with pytest.raises(WalletError) as early:
+        await other.cancel(handle, public=True)
+    assert early.value.code == WINDOW_NOT_OPEN
+
+    await advance_to(sim, stage_time(handle, Stage.SRC_PUBLIC_CANCELLATION))
+    maker_before = await maker.balance("lovelace")
+    other_before = await other.balance("lovelace")
+    sent = await other.cancel(handle, public=True)
+    assert await maker.balance("lovelace") - maker_before == signed.order.making_amount
+    assert await other.balance("lovelace") - other_before == \
+        handle.immutables.safety_deposit - sent.fee
+
+
+async def test_honest_destination_terms_from_a_source_escrow(
+        sim: CardanoSimulator, maker: CardanoWallet, resolver: CardanoWallet) -> None:
+    """``dst_terms`` of a Cardano source escrow carry the order's offsets and receiver."""
+    signed, _ = await locked_order(sim, maker)
+    handle = await fill_whole(resolver, signed)
+    terms = dst_terms(signed, handle)
+    assert terms.maker == signed.order.receiver
+    assert handle.complement is not None and terms.amount == handle.complement.amount
+    assert terms.src_cancellation == stage_time(handle, Stage.SRC_CANCELLATION)
+
+
+async def test_the_maker_reclaims_its_lock(sim: CardanoSimulator,
+                                           maker: CardanoWallet) -> None:
+    before = await maker.balance("lovelace")
+    signed, _ = await locked_order(sim, maker)
+    assert signed.src_order_utxo is not None
+    locked = await maker.balance("lovelace")
+    sent = await maker.reclaim(signed.src_order_utxo)
+    assert await maker.balance("lovelace") - locked == signed.order.making_amount - sent.fee
+    assert await maker.balance("lovelace") < before
