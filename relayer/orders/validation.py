@@ -156,15 +156,8 @@ class OrderValidator:
             src_safety_deposit=src_deposit, dst_safety_deposit=dst_deposit,
             deadline=o.deadline,
         )
-        struct = OrderStruct(
-            salt=salt, src_chain_id=src.chain_id, dst_chain_id=dst.chain_id,
-            maker=maker.raw, receiver=receiver.raw,
-            maker_asset=maker_asset.raw, taker_asset=taker_asset.raw,
-            making_amount=making, taking_amount=taking,
-            auction_details=auction.encode(), hashlock=hashlock, parts=o.parts,
-            timelocks=timelocks.pack(), src_safety_deposit=src_deposit,
-            dst_safety_deposit=dst_deposit, deadline=o.deadline,
-        )
+        struct = _struct(order, src.chain_id, dst.chain_id, maker.raw, receiver.raw,
+                         maker_asset.raw, taker_asset.raw)
         return order, "0x" + order_digest(struct, self._domain).hex(), maker
 
     def _check_secrets(
@@ -193,6 +186,32 @@ class OrderValidator:
                 + ("" if parts == 1 else " (Merkle root)"),
                 code="INVALID_SECRET_HASHES",
             )
+
+
+def order_struct(order: Order, chains: ChainRegistry) -> OrderStruct:
+    """The EIP-712 struct of a canonical order: what its maker signed, and the order
+    argument of the Ethereum factory's ``createSrcEscrow``."""
+    src = chains.get(order.src_chain, field="order.src_chain")
+    dst = chains.get(order.dst_chain, field="order.dst_chain")
+    return _struct(
+        order, src.chain_id, dst.chain_id,
+        src.parse_address(order.maker, field="order.maker").raw,
+        dst.parse_address(order.receiver, field="order.receiver").raw,
+        src.asset(order.maker_asset, field="order.maker_asset").raw,
+        dst.asset(order.taker_asset, field="order.taker_asset").raw,
+    )
+
+
+def _struct(order: Order, src_chain_id: int, dst_chain_id: int, maker: bytes,
+            receiver: bytes, maker_asset: bytes, taker_asset: bytes) -> OrderStruct:
+    return OrderStruct(
+        salt=order.salt, src_chain_id=src_chain_id, dst_chain_id=dst_chain_id,
+        maker=maker, receiver=receiver, maker_asset=maker_asset, taker_asset=taker_asset,
+        making_amount=order.making_amount, taking_amount=order.taking_amount,
+        auction_details=order.auction.encode(), hashlock=order.hashlock, parts=order.parts,
+        timelocks=order.timelocks.pack(), src_safety_deposit=order.src_safety_deposit,
+        dst_safety_deposit=order.dst_safety_deposit, deadline=order.deadline,
+    )
 
 
 def _amount(text: str, field: str, chain: Chain | None, *, positive: bool) -> int:
