@@ -41,10 +41,21 @@ ANVIL_PATHS = (
 )
 ARTIFACTS_DIR = Path("contracts-abi/evm")
 
-# anvil's default mnemonic ("test test ... junk"): accounts 0, 1 and 2.
-DEPLOYER_KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
-MAKER_KEY = bytes.fromhex("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
-RESOLVER_KEY = bytes.fromhex("5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a")
+# The keys of anvil's ten accounts from its default mnemonic ("test test ... junk"), public
+# development keys that never hold real funds. Accounts 0, 1 and 2 deploy, make and resolve.
+ANVIL_KEYS = tuple(bytes.fromhex(k) for k in (
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "dbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+))
+DEPLOYER_KEY, MAKER_KEY, RESOLVER_KEY = ANVIL_KEYS[:3]
 
 TOKEN_ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 FACTORY_ADDRESS = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
@@ -83,6 +94,9 @@ class EthereumDeployment:
     deployer: DevAccount
     maker: DevAccount
     resolver: DevAccount
+    accounts: tuple[DevAccount, ...] = ()
+    """Every anvil dev account in anvil's order, with its key (10000 ETH each at start;
+    only ``maker`` and ``resolver`` are given TUSD)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,6 +109,7 @@ class EthereumDeployment:
             "deployer": self.deployer.to_json(),
             "maker": self.maker.to_json(),
             "resolver": self.resolver.to_json(),
+            "accounts": [account.to_json() for account in self.accounts],
         }
 
 
@@ -328,7 +343,16 @@ class EthereumDevnet:
             deployer=self._deployer,
             maker=self._maker,
             resolver=self._resolver,
+            accounts=self._accounts(),
         )
+
+    def _accounts(self) -> tuple[DevAccount, ...]:
+        """anvil's accounts (``eth_accounts``) with their keys, checked against them."""
+        listed = [str(a).lower() for a in self.request("eth_accounts")]
+        accounts = tuple(DevAccount.from_key(key) for key in ANVIL_KEYS)
+        if [a.address.lower() for a in accounts] != listed:
+            raise DevnetError(f"anvil's accounts {listed} are not those of its default mnemonic")
+        return accounts
 
     def _deploy_contract(self, name: str, constructor_args: bytes) -> str:
         artifact = load_artifact(name, self._root)
