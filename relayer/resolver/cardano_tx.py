@@ -101,15 +101,17 @@ class Session:
     async def send(self, tx: Transaction, *, timeout: float) -> Sent:
         """Submit ``tx`` and wait (at most ``timeout`` seconds) for the block holding it."""
         tx_id = str(tx.id)
+        cbor = tx.to_cbor()
         try:
             await self._connection.request("submitTransaction",
-                                           {"transaction": {"cbor": tx.to_cbor().hex()}})
+                                           {"transaction": {"cbor": cbor.hex()}})
         except OgmiosError as exc:
             raise WalletError(f"the node refused transaction {tx_id}: {exc.message}",
                               code=TX_REJECTED,
                               details={"tx_id": tx_id, "stage": "submit",
                                        "ogmios_code": exc.ogmios_code}) from exc
-        log.info("cardano_tx_submitted", tx_id=tx_id)
+        log.info("cardano_tx_submitted", tx_id=tx_id, size=len(cbor),
+                 fee=int(tx.transaction_body.fee))
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()

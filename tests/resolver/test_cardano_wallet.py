@@ -10,14 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
 import pytest
-from pycardano import Network, PaymentSigningKey
+from pycardano import (
+    Address,
+    MultiAsset,
+    Network,
+    PaymentSigningKey,
+    Redeemer,
+    Transaction,
+    TransactionBuilder,
+    TransactionOutput,
+    Value,
+    plutus_script_hash,
+)
 
 from relayer.auction import taking_amount
+from relayer.chains.cardano.datums import Reclaim, to_plutus_data
 from relayer.chains.cardano.decode import ScriptHashes
 from relayer.chains.cardano.scripts import load_validators
 from relayer.chains.cardano.wiring import OrderComplements
@@ -47,7 +60,7 @@ from tests.factories import (
     make_validator,
     submission,
 )
-from tests.integration.cardano.chain import Harness
+from tests.integration.cardano.chain import ALWAYS, Harness
 
 pytestmark = [
     pytest.mark.integration,
@@ -357,3 +370,91 @@ async def test_the_maker_reclaims_its_lock(sim: CardanoSimulator,
     sent = await maker.reclaim(signed.src_order_utxo)
     assert await maker.balance("lovelace") - locked == signed.order.making_amount - sent.fee
     assert await maker.balance("lovelace") < before
+
+
+async def test_reference_scripts_make_smaller_cheaper_transactions(
+        sim: CardanoSimulator, maker: CardanoWallet, resolver: CardanoWallet) -> None:
+    attached = await fill_whole(resolver, (await locked_order(sim, maker))[0])
+    referencing = wallet(sim, sim.accounts[2].signing_key)
+    refs = await referencing.deploy_reference_scripts()
+    assert referencing.references == refs
+    signed, secrets = await locked_order(sim, maker)
+    handle = await fill_whole(referencing, signed)
+    assert handle.created.fee < attached.created.fee
+    # The reference outputs stay put: later transactions never spend them.
+    await advance_to(sim, stage_time(handle, Stage.SRC_WITHDRAWAL))
+    sent = await referencing.withdraw(handle, secrets.secrets[0])
+    assert sent.fee > 0
+    for ref in (refs.escrow, refs.order):
+        still = await asyncio.to_thread(sim.chain_context().utxo_by_tx_id, ref.tx_id,
+                                        ref.index)
+        assert still is not None and still.output.script is not None
+
+
+async def test_the_wallet_just_works_on_a_wall_clock_devnet() -> None:
+    """The devnet forges a block every slot on its own; nobody drives the clock."""
+    config = GenesisConfig(seed=SEED, slot_length_ms=200)
+    async with CardanoSimulator(config, manual_clock=False) as sim:
+        resolver = wallet(sim, sim.accounts[1].signing_key)
+        secret = b"\x05" * 32
+        terms = DstTerms(order_hash=b"\x0d" * 32, hashlock=keccak256(secret),
+                         maker=cardano_address(CARDANO_OTHER_KEY), token="lovelace",
+                         amount=5 * ADA, safety_deposit=2 * ADA,
+                         timelocks=dataclasses.replace(TIMELOCKS, dst_withdrawal=1),
+                         src_cancellation=0)
+        handle = await resolver.create_dst(terms)
+        opens = stage_time(handle, Stage.DST_WITHDRAWAL)
+        deadline = time.monotonic() + 30
+        while True:  # the wallet refuses until the tip reaches the window: poll
+            try:
+                sent = await resolver.withdraw(handle, secret)
+                break
+            except WalletError as exc:
+                assert exc.code == WINDOW_NOT_OPEN
+                assert time.monotonic() < deadline, "the window never opened"
+                await asyncio.sleep(0.05)
+        assert sent.block_time >= opens
+        assert await resolver.balance("lovelace", terms.maker) == terms.amount
+
+
+def mint(sim: CardanoSimulator, to: str, name: bytes, quantity: int) -> Transaction:
+    """``quantity`` tokens of an always-succeeding Plutus policy, paid to ``to``."""
+    context = sim.chain_context()
+    policy = plutus_script_hash(ALWAYS)
+    tokens = MultiAsset.from_primitive({policy.payload: {name: quantity}})
+    payer = sim.accounts[0]
+    builder = TransactionBuilder(context)
+    builder.add_input_address(payer.address)
+    builder.mint = tokens
+    builder.add_minting_script(ALWAYS, redeemer=Redeemer(to_plutus_data(Reclaim())))
+    builder.add_output(TransactionOutput(Address.from_primitive(to), Value(2 * ADA, tokens)))
+    tx: Transaction = builder.build_and_sign(
+        [payer.signing_key], change_address=Address.from_primitive(payer.address))
+    return tx
+
+
+async def test_a_native_token_destination_escrow(sim: CardanoSimulator,
+                                                 resolver: CardanoWallet) -> None:
+    token = f"{plutus_script_hash(ALWAYS).payload.hex()}.{b'TUSD'.hex()}"
+    await sim.submit((await asyncio.to_thread(mint, sim, resolver.address, b"TUSD",
+                                              1_000)).to_cbor())
+    await advance_to(sim, await resolver.chain_time() + 1)
+    assert await resolver.balance(token) == 1_000
+    secret = b"\x06" * 32
+    receiver = cardano_address(CARDANO_OTHER_KEY)
+    terms = DstTerms(order_hash=b"\x0e" * 32, hashlock=keccak256(secret), maker=receiver,
+                     token=token, amount=400, safety_deposit=2 * ADA, timelocks=TIMELOCKS,
+                     src_cancellation=0)
+    before = await resolver.balance("lovelace")
+    handle = await resolver.create_dst(terms)
+    assert handle.immutables.token == token
+    assert await resolver.balance(token) == 600
+    await advance_to(sim, stage_time(handle, Stage.DST_WITHDRAWAL))
+    sent = await resolver.withdraw(handle, secret)
+    assert await resolver.balance(token, receiver) == 400
+    # The payment's min-ADA comes out of the safety deposit (the escrow holds at least the
+    # deposit, more if its own min-ADA is higher); all the rest comes back to the caller.
+    paid = await resolver.balance("lovelace", receiver)
+    assert 0 < paid < terms.safety_deposit
+    spent = before - await resolver.balance("lovelace")
+    assert spent == paid + handle.created.fee + sent.fee
