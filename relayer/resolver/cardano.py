@@ -33,7 +33,6 @@ from collections.abc import Callable
 import structlog
 from pycardano import (
     Address,
-    MultiAsset,
     Network,
     OgmiosV6ChainContext,
     PaymentSigningKey,
@@ -52,8 +51,6 @@ from relayer.chains.cardano.datums import (
     DstEscrowDatum,
     EscrowDatum,
     Fill,
-    OrderDatum,
-    OutputTag,
     PlutusAddress,
     PublicCancel,
     PublicWithdraw,
@@ -61,7 +58,6 @@ from relayer.chains.cardano.datums import (
     SrcEscrowDatum,
     Withdraw,
     decode_escrow_datum,
-    decode_order_datum,
     to_plutus_data,
 )
 from relayer.chains.cardano.decode import asset_text, output_amount, pack_timelocks
@@ -79,8 +75,15 @@ from relayer.resolver.cardano_tx import (
     ScriptSpend,
     Signer,
     build,
+    datum_bytes,
+    existing,
     find_utxo,
+    order_output,
+    parse_ref,
+    tag_of,
+    value_of,
     with_min_ada,
+    without,
 )
 from relayer.resolver.chains import DstTerms, EscrowHandle, FillPlan, Sent
 from relayer.resolver.errors import (
@@ -159,7 +162,8 @@ class CardanoWallet:
         made: dict[str, SrcEscrowDatum] = {}
 
         def work(context: OgmiosV6ChainContext, now: Now) -> Transaction:
-            utxo, datum = self._order_output(context, signed)
+            utxo, datum = order_output(context, signed,
+                                       self._validators.order.address(self._network))
             lower = now.slot
             upper = min(lower + self._validity_seconds,
                         now.last_slot_by(now.ms + MAX_FILL_VALIDITY_MS),
@@ -171,9 +175,9 @@ class CardanoWallet:
                                       dst_amount=plan.dst_amount, deployed_at_ms=now.ms)
             made["escrow"] = escrow
             outputs = [with_min_ada(context, TransactionOutput(
-                escrow_address, _value(datum.maker_asset, plan.amount, escrow.safety_deposit),
+                escrow_address, value_of(datum.maker_asset, plan.amount, escrow.safety_deposit),
                 datum=to_plutus_data(escrow)))]
-            rest = _minus(utxo.output.amount, datum.maker_asset, plan.amount)
+            rest = without(utxo.output.amount, datum.maker_asset, plan.amount)
             if datum.filled + plan.amount < datum.making_amount:
                 following = dataclasses.replace(datum, filled=datum.filled + plan.amount)
                 outputs.append(with_min_ada(context, TransactionOutput(
@@ -181,7 +185,7 @@ class CardanoWallet:
             elif rest.coin > 0 or rest.multi_asset:
                 outputs.append(with_min_ada(context, TransactionOutput(
                     datum.maker.to_address(self._network), rest,
-                    datum=to_plutus_data(_tag(utxo)))))
+                    datum=to_plutus_data(tag_of(utxo)))))
             redeemer = Fill(escrow_output=0, order_output=1, secret_index=plan.secret_index,
                             proof=plan.proof)
             return build(context, self._signer, outputs,
@@ -226,7 +230,7 @@ class CardanoWallet:
             made["escrow"] = datum
             output = with_min_ada(context, TransactionOutput(
                 self._validators.escrow.address(self._network),
-                _value(asset, terms.amount, terms.safety_deposit),
+                value_of(asset, terms.amount, terms.safety_deposit),
                 datum=to_plutus_data(datum)))
             return build(context, self._signer, [output], lower=now.slot,
                          upper=now.slot + self._validity_seconds,
@@ -278,7 +282,7 @@ class CardanoWallet:
         def work(context: OgmiosV6ChainContext, now: Now) -> Transaction:
             output = with_min_ada(context, TransactionOutput(
                 self._validators.order.address(self._network),
-                _value(datum.maker_asset, datum.making_amount, 0),
+                value_of(datum.maker_asset, datum.making_amount, 0),
                 datum=to_plutus_data(datum)))
             return build(context, self._signer, [output],
                          exclude=self._reference_utxos(context))
@@ -290,7 +294,7 @@ class CardanoWallet:
         """The maker takes a locked order output back (the Reclaim redeemer)."""
 
         def work(context: OgmiosV6ChainContext, now: Now) -> Transaction:
-            locked = _existing(context, utxo, "order output")
+            locked = existing(context, utxo, "order output")
             return build(context, self._signer, [],
                          spend=self._spend(context, locked, self._validators.order,
                                            Reclaim()),
@@ -337,12 +341,12 @@ class CardanoWallet:
     async def _spend_escrow(self, handle: EscrowHandle,
                             redeemer: Withdraw | PublicWithdraw | Cancel | PublicCancel,
                             window: _Window, *, pay_taker: bool, sign: bool) -> Sent:
-        ref = _parse_ref(handle.escrow)
+        ref = parse_ref(handle.escrow)
 
         def work(context: OgmiosV6ChainContext, now: Now) -> Transaction:
-            utxo = _existing(context, ref, "escrow")
+            utxo = existing(context, ref, "escrow")
             try:
-                datum = decode_escrow_datum(_datum_bytes(utxo))
+                datum = decode_escrow_datum(datum_bytes(utxo))
             except DatumError as exc:
                 raise WalletError(f"escrow {handle.escrow} has no readable datum",
                                   code=NOT_FOUND, details={"escrow": handle.escrow}) from exc
@@ -364,37 +368,14 @@ class CardanoWallet:
             to_taker = pay_taker == isinstance(datum, SrcEscrowDatum)
             payee = datum.taker if to_taker else datum.maker
             payment = with_min_ada(context, TransactionOutput(
-                payee.to_address(self._network), _value(datum.asset, datum.amount, 0),
-                datum=to_plutus_data(_tag(utxo))))
+                payee.to_address(self._network), value_of(datum.asset, datum.amount, 0),
+                datum=to_plutus_data(tag_of(utxo))))
             return build(context, self._signer, [payment],
                          spend=self._spend(context, utxo, self._validators.escrow, redeemer),
                          lower=now.slot, upper=upper, sign_required=sign,
                          exclude=self._reference_utxos(context))
 
         return (await self._send(work))[1]
-
-    def _order_output(self, context: OgmiosV6ChainContext,
-                      signed: SignedOrder) -> tuple[UTxO, OrderDatum]:
-        """The order's current output: the maker's lock, or after partial fills the
-        continuing output with the most filled (found by order hash and maker)."""
-        order_hash = bytes.fromhex(signed.order_hash[2:])
-        if signed.src_order_utxo is not None:
-            first = find_utxo(context, signed.src_order_utxo)
-            if first is not None:
-                return first, decode_order_datum(_datum_bytes(first))
-        maker = self._plutus(Address.from_primitive(signed.order.maker))
-        found: list[tuple[UTxO, OrderDatum]] = []
-        for utxo in context.utxos(self._validators.order.address(self._network)):
-            try:
-                datum = decode_order_datum(_datum_bytes(utxo))
-            except DatumError:
-                continue
-            if datum.order_hash == order_hash and datum.maker == maker:
-                found.append((utxo, datum))
-        if not found:
-            raise WalletError(f"no unspent output of order {signed.order_hash}",
-                              code=NOT_FOUND, details={"order_hash": signed.order_hash})
-        return max(found, key=lambda pair: pair[1].filled)
 
     def _spend(self, context: OgmiosV6ChainContext, utxo: UTxO,
                validator: CompiledValidator,
@@ -403,7 +384,7 @@ class CardanoWallet:
         if self._references is None:
             return ScriptSpend(utxo, validator.script, redeemer)
         ref = getattr(self._references, validator.name)
-        return ScriptSpend(utxo, _existing(context, ref, "reference script"), redeemer)
+        return ScriptSpend(utxo, existing(context, ref, "reference script"), redeemer)
 
     def _reference_utxos(self, context: OgmiosV6ChainContext) -> list[UTxO]:
         if self._references is None:
@@ -445,53 +426,6 @@ class CardanoWallet:
     @staticmethod
     def _plutus(address: Address) -> PlutusAddress:
         return PlutusAddress.from_address(address)
-
-
-# -- module helpers ---------------------------------------------------------------------
-
-
-def _value(asset: AssetClass, amount: int, lovelace: int) -> Value:
-    """``amount`` of ``asset`` plus ``lovelace`` (one sum when the asset is lovelace)."""
-    if asset.is_lovelace:
-        return Value(amount + lovelace)
-    tokens = MultiAsset.from_primitive({asset.policy_id: {asset.name: amount}})
-    return Value(lovelace, tokens)
-
-
-def _minus(value: Value, asset: AssetClass, amount: int) -> Value:
-    """``value`` without ``amount`` of ``asset``: what an order output keeps after a fill."""
-    if asset.is_lovelace:
-        return Value(value.coin - amount, value.multi_asset)
-    tokens = value.multi_asset - MultiAsset.from_primitive(
-        {asset.policy_id: {asset.name: amount}})
-    return Value(value.coin, tokens)
-
-
-def _tag(utxo: UTxO) -> OutputTag:
-    return OutputTag(utxo.input.transaction_id.payload, int(utxo.input.index))
-
-
-def _datum_bytes(utxo: UTxO) -> bytes:
-    datum = utxo.output.datum
-    cbor = getattr(datum, "cbor", None)
-    if isinstance(cbor, bytes):
-        return cbor
-    if datum is not None and hasattr(datum, "to_cbor"):
-        return bytes(datum.to_cbor())
-    raise DatumError("the output has no inline datum")
-
-
-def _existing(context: OgmiosV6ChainContext, ref: UtxoRef, what: str) -> UTxO:
-    utxo = find_utxo(context, ref)
-    if utxo is None:
-        raise WalletError(f"{what} {ref.tx_id}#{ref.index} is not unspent on chain",
-                          code=NOT_FOUND, details={"output": f"{ref.tx_id}#{ref.index}"})
-    return utxo
-
-
-def _parse_ref(escrow: str) -> UtxoRef:
-    tx_id, _, index = escrow.partition("#")
-    return UtxoRef(tx_id=tx_id, index=int(index))
 
 
 __all__ = ["CardanoWallet", "ScriptRefs"]

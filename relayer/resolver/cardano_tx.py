@@ -13,6 +13,10 @@ time is ``Sent.block_time``) and tells a phase-2 failure (``spends: "collaterals
 collateral was taken, nothing else happened) from a success. Nobody has to forge blocks
 for the wallet: on the wall-clock devnet they come every second; in tests with the
 manual-clock simulator the test forges them.
+
+The rest are the pieces every wallet transaction is made of: ``build`` (pycardano's
+builder with the wallet as payer, signer and change address), values and output tags,
+and finding an order's current output.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import structlog
 import websockets.exceptions
 from pycardano import (
     Address,
+    MultiAsset,
     Network,
     OgmiosV6ChainContext,
     PaymentSigningKey,
@@ -46,14 +51,29 @@ from pycardano import (
 )
 from pycardano.exception import InsufficientUTxOBalanceException, PyCardanoException
 
-from relayer.chains.cardano.datums import Encodable, to_plutus_data
+from relayer.chains.cardano.datums import (
+    AssetClass,
+    DatumError,
+    Encodable,
+    OrderDatum,
+    OutputTag,
+    PlutusAddress,
+    decode_order_datum,
+    to_plutus_data,
+)
 from relayer.chains.cardano.node import Json, Point, RollForward
 from relayer.chains.cardano.ogmios import OgmiosChainSync, OgmiosConnection, OgmiosError
 from relayer.chains.cardano.slots import SlotClock
 from relayer.errors import ChainError, RelayerError
-from relayer.orders.model import UtxoRef
+from relayer.orders.model import SignedOrder, UtxoRef
 from relayer.resolver.chains import Sent
-from relayer.resolver.errors import INSUFFICIENT_FUNDS, TX_NOT_INCLUDED, TX_REJECTED, WalletError
+from relayer.resolver.errors import (
+    INSUFFICIENT_FUNDS,
+    NOT_FOUND,
+    TX_NOT_INCLUDED,
+    TX_REJECTED,
+    WalletError,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -208,10 +228,6 @@ def find_utxo(context: OgmiosV6ChainContext, ref: UtxoRef) -> UTxO | None:
     return found
 
 
-def utxo_ref(utxo: UTxO) -> UtxoRef:
-    return UtxoRef(tx_id=str(utxo.input.transaction_id), index=int(utxo.input.index))
-
-
 @contextlib.contextmanager
 def _translated() -> Any:
     """pycardano and the ``ogmios`` client raise their own errors: make them ours."""
@@ -286,3 +302,74 @@ def with_min_ada(context: OgmiosV6ChainContext, output: TransactionOutput) -> Tr
         return output
     value = Value(needed, output.amount.multi_asset)
     return TransactionOutput(output.address, value, datum=output.datum)
+
+
+# -- outputs ----------------------------------------------------------------------------
+
+
+def value_of(asset: AssetClass, amount: int, lovelace: int) -> Value:
+    """``amount`` of ``asset`` plus ``lovelace`` (one sum when the asset is lovelace)."""
+    if asset.is_lovelace:
+        return Value(amount + lovelace)
+    tokens = MultiAsset.from_primitive({asset.policy_id: {asset.name: amount}})
+    return Value(lovelace, tokens)
+
+
+def without(value: Value, asset: AssetClass, amount: int) -> Value:
+    """``value`` without ``amount`` of ``asset``: what an order output keeps after a fill."""
+    if asset.is_lovelace:
+        return Value(value.coin - amount, value.multi_asset)
+    tokens = value.multi_asset - MultiAsset.from_primitive(
+        {asset.policy_id: {asset.name: amount}})
+    return Value(value.coin, tokens)
+
+
+def tag_of(utxo: UTxO) -> OutputTag:
+    return OutputTag(utxo.input.transaction_id.payload, int(utxo.input.index))
+
+
+def datum_bytes(utxo: UTxO) -> bytes:
+    datum = utxo.output.datum
+    cbor = getattr(datum, "cbor", None)
+    if isinstance(cbor, bytes):
+        return cbor
+    if datum is not None and hasattr(datum, "to_cbor"):
+        return bytes(datum.to_cbor())
+    raise DatumError("the output has no inline datum")
+
+
+def existing(context: OgmiosV6ChainContext, ref: UtxoRef, what: str) -> UTxO:
+    utxo = find_utxo(context, ref)
+    if utxo is None:
+        raise WalletError(f"{what} {ref.tx_id}#{ref.index} is not unspent on chain",
+                          code=NOT_FOUND, details={"output": f"{ref.tx_id}#{ref.index}"})
+    return utxo
+
+
+def parse_ref(escrow: str) -> UtxoRef:
+    tx_id, _, index = escrow.partition("#")
+    return UtxoRef(tx_id=tx_id, index=int(index))
+
+
+def order_output(context: OgmiosV6ChainContext, signed: SignedOrder,
+                 order_address: Address) -> tuple[UTxO, OrderDatum]:
+    """The order's current output: the maker's lock, or after partial fills the
+    continuing output with the most filled (found by order hash and maker)."""
+    order_hash = bytes.fromhex(signed.order_hash[2:])
+    if signed.src_order_utxo is not None:
+        first = find_utxo(context, signed.src_order_utxo)
+        if first is not None:
+            return first, decode_order_datum(datum_bytes(first))
+    maker = PlutusAddress.from_address(Address.from_primitive(signed.order.maker))
+    found: list[tuple[UTxO, OrderDatum]] = []
+    for utxo in context.utxos(order_address):
+        try:
+            datum = decode_order_datum(datum_bytes(utxo))
+        except DatumError:
+            continue
+        if datum.order_hash == order_hash and datum.maker == maker:
+            found.append((utxo, datum))
+    if not found:
+        raise WalletError(f"no unspent output of order {signed.order_hash}",
+                          code=NOT_FOUND, details={"order_hash": signed.order_hash})
+    return max(found, key=lambda pair: pair[1].filled)

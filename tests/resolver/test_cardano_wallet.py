@@ -138,12 +138,12 @@ def complements_for(*orders: SignedOrder) -> OrderComplements:
     return complements
 
 
-async def locked_order(sim: CardanoSimulator, maker: CardanoWallet, *, parts: int = 1,
-                       **overrides: object) -> tuple[SignedOrder, SecretSet]:
+async def locked_order(sim: CardanoSimulator, maker: CardanoWallet, *,
+                       parts: int = 1) -> tuple[SignedOrder, SecretSet]:
     """A signed ada->eth order whose auction starts now, locked by ``maker``."""
     now = await maker.chain_time()
     secrets = make_secrets(parts)
-    wire = submission("ada_to_eth", now=now, parts=parts, secrets=secrets, **overrides)
+    wire = submission("ada_to_eth", now=now, parts=parts, secrets=secrets)
     signed = make_validator(SETTINGS).accept(wire, now=now)
     ref = await maker.lock_order(signed, CHAINS)
     return dataclasses.replace(signed, src_order_utxo=ref), secrets
