@@ -4,7 +4,8 @@ Each tick first moves orders whose auction starts to ``active`` and those
 past their deadline to ``expired`` (due times sit in two heaps, fed from the
 order book at startup and from ``OrderSubmitted`` events after), then asks the
 price board (``relayer.auction.board``) which taking amounts changed and
-publishes one ``PriceUpdated`` per change. ``tick`` is a plain coroutine: tests
+publishes them as ``PricesUpdated`` batches, one per slice of the tick (the
+last one marked), not an event per order. ``tick`` is a plain coroutine: tests
 call it with a fake clock; in the app an apscheduler ``AsyncIOScheduler`` runs
 it every ``auction.tick_seconds``.
 """
@@ -12,17 +13,15 @@ it every ``auction.tick_seconds``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import heapq
 import math
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import structlog
 
-from relayer.auction.board import PriceBoard
+from relayer.auction.board import PriceBoard, PricesUpdated
 from relayer.auction.gas import BaseFeeSource
 from relayer.clock import Clock
 from relayer.errors import ConflictError
@@ -40,7 +39,7 @@ class TickResult:
     started: int
     expired: int
     prices: int = 0
-    """Orders whose taking amount changed (one ``PriceUpdated`` each)."""
+    """Orders whose taking amount changed (published in ``PricesUpdated`` batches)."""
 
 
 class Decayer:
@@ -109,25 +108,30 @@ class Decayer:
         return TickResult(started=started, expired=expired, prices=prices)
 
     async def _publish_prices(self, now: int) -> int:
+        """Publish the tick's changes a slice at a time, holding one back so the final
+        slice can go out marked ``last``; returns how many prices changed."""
         base_fee = self._base_fee.base_fee()
         publish = self._bus.publish
-        with _collections_paused():
-            changed = self._board.begin_tick(now, base_fee)
-            for event in changed:
-                publish(event)
-        count = len(changed)
-        chunks = self._board.live_chunks(now, base_fee)
-        while True:
+        held: PricesUpdated | None = None
+        count = 0
+        async for chunk in self._slices(now, base_fee):
+            if not chunk.count:
+                continue
+            if held is not None:
+                publish(held)
+            held = chunk
+            count += chunk.count
+        if held is not None:
+            publish(replace(held, last=True))
+        return count
+
+    async def _slices(self, now: int, base_fee: int) -> AsyncIterator[PricesUpdated]:
+        yield self._board.begin_tick(now, base_fee)
+        for chunk in self._board.live_chunks(now, base_fee):
             # Let requests in between slices: pricing tens of thousands of orders in one
             # go held the loop long enough to show in intake latency.
             await asyncio.sleep(0)
-            with _collections_paused():
-                chunk = next(chunks, None)
-                if chunk is None:
-                    return count
-                for event in chunk:
-                    publish(event)
-            count += len(chunk)
+            yield chunk
 
     async def _drain(self, heap: list[tuple[int, int, str]], before: int,
                      target: OrderStatus, reason: str) -> int:
@@ -154,17 +158,3 @@ class Decayer:
             # Changed under us (cancelled, filled): its own event decided.
             log.debug("tick_transition_skipped", order_hash=order_hash)
             return False
-
-
-@contextlib.contextmanager
-def _collections_paused() -> Iterator[None]:
-    """A slice of a tick allocates short-lived events and no cycles: collections
-    during it would only waste time."""
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()

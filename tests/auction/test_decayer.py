@@ -7,6 +7,7 @@ from starlette.applications import Starlette
 
 from relayer.api.app import create_app
 from relayer.auction import AuctionDetails, AuctionPoint, rate_bump, taking_amount
+from relayer.auction.board import PricesUpdated
 from relayer.clock import FakeClock
 from relayer.events.types import OrderStatusChanged, PriceUpdated
 from relayer.orders.signer import cancel_digest_of, sign_evm
@@ -79,7 +80,13 @@ async def test_tick_publishes_a_price_only_when_the_taking_amount_changes(
     client: httpx.AsyncClient, app: Starlette, clock: FakeClock
 ) -> None:
     prices: list[PriceUpdated] = []
-    app.state.relayer.bus.subscribe(PriceUpdated, prices.append)
+    batches: list[PricesUpdated] = []
+
+    def collect(batch: PricesUpdated) -> None:
+        batches.append(batch)
+        prices.extend(batch.updates())
+
+    app.state.relayer.bus.subscribe(PricesUpdated, collect)
     desk = app.state.relayer.desk
     moving = await desk.submit(submission(salt="1"))
     # A minimum of 3 units: every bump below 50 % rounds to the same taking amount.
@@ -123,3 +130,29 @@ async def test_terminal_orders_leave_the_price_board(app: Starlette, clock: Fake
     clock.advance(1)
     assert (await decayer.tick()).prices == 0
     assert decayer.price(entry.order_hash) is None
+
+
+async def test_a_large_tick_goes_out_in_slices_and_only_the_last_is_marked(
+    app: Starlette, clock: FakeClock
+) -> None:
+    batches: list[PricesUpdated] = []
+    app.state.relayer.bus.subscribe(PricesUpdated, batches.append)
+    decayer = app.state.decayer
+    details = AuctionDetails(start_time=NOW - 10, duration=3600, initial_rate_bump=1_000_000)
+    hashes = [f"0x{i:064x}" for i in range(1_200)]
+    for h in hashes:  # the tick prices what the board tracks; no order needs to exist
+        decayer.board.track(h, 10**18, details)
+
+    for tick in range(3):
+        batches.clear()
+        result = await decayer.tick()
+        assert result.prices == 1_200
+        assert len(batches) >= 3  # slices of 500: several bus events, not one per order
+        assert [b.last for b in batches] == [False] * (len(batches) - 1) + [True]
+        assert sorted(h for b in batches for h in b.order_hashes) == hashes
+        t = NOW + tick
+        assert {(b.at, b.base_fee) for b in batches} == {(t, 0)}
+        for b in batches:
+            assert list(b.taking_amounts) == [taking_amount(10**18, details, t)] * b.count
+            assert list(b.rate_bumps) == [rate_bump(details, t)] * b.count
+        clock.advance(1)

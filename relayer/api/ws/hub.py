@@ -6,10 +6,12 @@ queue; nothing here waits on a socket. ``seq`` counts the messages of a
 channel: the global channels count from the hub's start whether or not anyone
 listens, a per-order channel from the moment its first subscriber arrives.
 
-Price ticks are many: on ``prices:<hash>`` each is one message, on the
-``prices`` firehose all the updates of one decayer tick go out as one message
-whose ``data`` is a list. A channel nobody listens to costs a dictionary
-lookup per update.
+Price ticks are many and arrive in ``PricesUpdated`` batches (a slice of a
+decayer tick each; followers' ticks arrive as single ``PriceUpdated``): on
+``prices:<hash>`` each change is one message, on the ``prices`` firehose all
+the changes of one tick go out as one message whose ``data`` is a list (sent
+with the tick's ``last`` slice). An order nobody follows costs a dictionary
+lookup per change.
 """
 
 from __future__ import annotations
@@ -21,16 +23,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import structlog
 from starlette.types import Send
 
 from relayer.api.ws.connection import Connection, Counters
 from relayer.api.ws.protocol import CLOSE_GOING_AWAY, channel_message, heartbeat_message
 from relayer.api.ws.reads import GLOBAL_CHANNELS
+from relayer.auction.board import PricesUpdated
 from relayer.clock import Clock
 from relayer.config import WebSocketSettings
 from relayer.events.bus import EventBus
-from relayer.events.public import PRICE_PREFIX, PRICES, PublicEvents
+from relayer.events.public import PRICE_PREFIX, PRICES, PriceUpdateView, PublicEvents
 from relayer.events.types import PriceUpdated
 from relayer.security.principal import Principal
 
@@ -77,8 +81,12 @@ class Hub:
         self._connections: dict[int, Connection] = {}
         self._next_id = 0
         self.counters = Counters()
-        self._price_batch: list[bytes] = []
-        self._price_flush_pending = False
+        self._price_channels: dict[str, Channel] = {}
+        """``prices:<hash>`` channels by order hash (one lookup per price change)."""
+        self._hose_parts: list[bytes] = []
+        """Firehose data of the tick so far: JSON objects joined by commas, per slice."""
+        self._hose_flush_pending = False
+        self._encode = msgspec.json.Encoder().encode
         self._heartbeat: asyncio.Task[None] | None = None
 
     # connections
@@ -112,6 +120,8 @@ class Hub:
         channel = self._channels.get(name)
         if channel is None:
             channel = self._channels[name] = Channel(name)
+            if name.startswith(PRICE_PREFIX):
+                self._price_channels[name[len(PRICE_PREFIX):]] = channel
         channel.subscribers.add(conn)
         conn.subscriptions.add(name)
         return channel.seq
@@ -130,6 +140,8 @@ class Hub:
         channel.subscribers.discard(conn)
         if not channel.subscribers and name not in GLOBAL_CHANNELS:
             del self._channels[name]
+            if name.startswith(PRICE_PREFIX):
+                del self._price_channels[name[len(PRICE_PREFIX):]]
 
     # fan-out
 
@@ -138,7 +150,11 @@ class Hub:
         return bus.subscribe(None, self.on_event)
 
     def on_event(self, event: Any) -> None:
-        if type(event) is PriceUpdated:
+        kind = type(event)
+        if kind is PricesUpdated:
+            self._on_prices(event)
+            return
+        if kind is PriceUpdated:
             self._on_price(event)
             return
         for public in self._public.map(event):
@@ -149,36 +165,59 @@ class Hub:
         """One message on channel ``name`` to all its subscribers (a no-op for a
         per-order channel nobody follows)."""
         channel = self._channels.get(name)
-        if channel is None:
-            return
+        if channel is not None:
+            self._send(channel, event, data)
+
+    @staticmethod
+    def _send(channel: Channel, event: str, data: bytes) -> None:
         channel.seq += 1
         if channel.subscribers:
-            text = channel_message(event, name, channel.seq, data)
+            text = channel_message(event, channel.name, channel.seq, data)
             for conn in channel.subscribers:
                 conn.push(text)
 
+    def _on_prices(self, event: PricesUpdated) -> None:
+        """Each change to its ``prices:<hash>`` channel if followed; the firehose's share
+        encoded now (spread over the tick's slices) and sent with the last slice."""
+        hose = bool(self._channels[PRICES].subscribers)
+        channels = self._price_channels
+        if channels or hose:
+            encode = self._encode
+            at, base_fee = event.at, str(event.base_fee)
+            views = []
+            for order_hash, bump, taking in zip(event.order_hashes, event.rate_bumps,
+                                                event.taking_amounts, strict=True):
+                channel = channels.get(order_hash)
+                if channel is None and not hose:
+                    continue
+                view = PriceUpdateView(order_hash=order_hash, at=at, rate_bump=bump,
+                                       taking_amount=str(taking), base_fee=base_fee)
+                if channel is not None:
+                    self._send(channel, PRICE_UPDATE, encode(view))
+                if hose:
+                    views.append(view)
+            if views:
+                self._hose_parts.append(encode(views)[1:-1])
+        if event.last:
+            self._flush_prices()
+
     def _on_price(self, event: PriceUpdated) -> None:
-        channel = self._channels.get(PRICE_PREFIX + event.order_hash)
-        firehose = self._channels[PRICES]
-        if not self._price_flush_pending:
-            self._price_flush_pending = True
+        """A single change (a follower's tick): the firehose message goes out once the
+        tick's synchronous run of them is over."""
+        if not self._hose_flush_pending:
+            self._hose_flush_pending = True
             asyncio.get_running_loop().call_soon(self._flush_prices)
-        if channel is None and not firehose.subscribers:
-            return
-        (public,) = self._public.map(event)
-        if channel is not None:
-            self.publish(channel.name, PRICE_UPDATE, public.data)
-        if firehose.subscribers:
-            self._price_batch.append(public.data)
+        self._on_prices(PricesUpdated(event.at, event.base_fee, (event.order_hash,),
+                                      (event.rate_bump,), (event.taking_amount,), last=False))
 
     def _flush_prices(self) -> None:
-        """One firehose message with every price update since the last flush."""
-        self._price_flush_pending = False
-        batch, self._price_batch = self._price_batch, []
+        """One firehose message with every price change since the last flush."""
+        self._hose_flush_pending = False
+        parts, self._hose_parts = self._hose_parts, []
         firehose = self._channels[PRICES]
-        if not batch and firehose.subscribers:
-            return  # subscribers arrived after this tick's updates: nothing to send
-        self.publish(PRICES, PRICE_UPDATE, b"[" + b",".join(batch) + b"]")
+        if not parts and firehose.subscribers:
+            return  # subscribers arrived after this tick's changes: nothing to send
+        self._send(firehose, PRICE_UPDATE, b"[" + b",".join(parts) + b"]")
 
     # heartbeats, stalled clients, shutdown
 

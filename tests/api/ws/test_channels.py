@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from relayer.auction import AuctionDetails, taking_amount
+from relayer.auction.board import PricesUpdated
+from relayer.events.types import PriceUpdated
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import AuctionWire
 from tests.api.ws.conftest import Serve, Served
@@ -162,3 +164,34 @@ async def test_heartbeats_arrive(serve: Serve) -> None:
             message = await client.event(skip_heartbeats=False)
             assert message == {"event": "heartbeat", "channel": None, "seq": None,
                                "data": {"at": int(served.clock.now())}}
+
+
+async def test_the_firehose_sends_one_list_per_tick_whatever_the_slices(serve: Serve) -> None:
+    async with serve() as served, served.client() as hose, served.client() as one:
+        first = await submit(served, 1)
+        hose_result, _ = await hose.subscribe("prices")
+        one_result, _ = await one.subscribe(f"prices:{first}")
+        others = [f"0x{i:064x}" for i in range(3)]
+        bus = served.app.state.relayer.bus
+        bus.publish(PricesUpdated(NOW + 5, 7, (others[0], first), (10, 20), (100, 200),
+                                  last=False))
+        bus.publish(PricesUpdated(NOW + 5, 7, (others[1], others[2]), (30, 40), (300, 400)))
+        batch = await hose.event()
+        assert (batch["event"], batch["channel"], batch["seq"]) == (
+            "price_update", "prices", hose_result["seq"] + 1)
+        assert [(p["order_hash"], p["rate_bump"], p["taking_amount"]) for p in batch["data"]] == [
+            (others[0], 10, "100"), (first, 20, "200"), (others[1], 30, "300"),
+            (others[2], 40, "400")]
+        assert {(p["at"], p["base_fee"]) for p in batch["data"]} == {(NOW + 5, "7")}
+        message = await one.event()
+        assert (message["channel"], message["seq"], message["data"]) == (
+            f"prices:{first}", one_result["seq"] + 1,
+            {"order_hash": first, "at": NOW + 5, "rate_bump": 20, "taking_amount": "200",
+             "base_fee": "7"})
+
+        # Single updates (a follower replica's tick) are gathered into one message too.
+        for i, h in enumerate(others):
+            bus.publish(PriceUpdated(h, NOW + 6, i, 1_000 + i, 0))
+        batch = await hose.event()
+        assert batch["seq"] == hose_result["seq"] + 2
+        assert [p["order_hash"] for p in batch["data"]] == others
