@@ -39,16 +39,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     devnet = commands.add_parser("devnet", help="run the whole local system")
     devnet.add_argument("--config")
     devnet.add_argument("--port", type=int)
+    devnet.add_argument("--scenario", help="run one scripted scenario to its end and exit")
+    devnet.add_argument("--json", action="store_true", help="print the scenario's summary as JSON")
+    devnet.add_argument("--list-scenarios", action="store_true",
+                        help="name the scenarios and exit")
+    devnet.add_argument("--dir", help="where the devnet keeps its files (default .devnet)")
+    devnet.add_argument("--anvil-port", type=int)
+    devnet.add_argument("--ogmios-port", type=int)
+    resolver = commands.add_parser("resolver", help="run the reference resolver")
+    resolver.add_argument("--config", required=True, help="the resolver's TOML config")
     args = parser.parse_args(argv)
+    if args.command == "resolver":
+        return run_resolver(args.config)
     if args.command == "keys":
         from relayer.security.cli import create_key
 
         return create_key(scopes=args.scopes, signing=args.signing, note=args.note)
     if args.command == "devnet":
-        from relayer.devnet import stack
+        from relayer.devnet import cli as devnet_cli
 
         try:
-            return stack.run(stack.devnet_settings(args.config, port=args.port))
+            return devnet_cli.main(config=args.config, port=args.port, scenario=args.scenario,
+                                   as_json=args.json, list_only=args.list_scenarios,
+                                   directory=args.dir, anvil_port=args.anvil_port,
+                                   ogmios_port=args.ogmios_port)
         except ConfigError as exc:
             print(f"relayer: configuration error: {exc.message}", file=sys.stderr)
             return 2
@@ -81,6 +95,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("configuration ok")
         return 0
     return serve_forever(settings)
+
+
+def run_resolver(config: str) -> int:
+    import asyncio
+
+    from relayer.chains.registry import ChainRegistry
+    from relayer.resolver.main import run
+    from relayer.resolver.settings import load_resolver_settings
+
+    try:
+        settings = load_resolver_settings(config)
+        chains = ChainRegistry.from_settings(load_settings(settings.chains_config).chains)
+    except ConfigError as exc:
+        print(f"relayer resolver: configuration error: {exc.message}", file=sys.stderr)
+        return 2
+    configure_logging(format="json", level="info")
+    asyncio.run(run(settings, chains))
+    return 0
 
 
 def serve_forever(settings: Settings) -> int:

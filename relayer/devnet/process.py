@@ -38,8 +38,15 @@ def free_port() -> int:
 
 class RelayerProcess:
     def __init__(self, data_dir: Path, port: int | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, *, config: Path | None = None,
+                 follow: bool = False, log_file: Path | None = None) -> None:
+        """``follow``: let the config decide whether the chain monitors run (else both are
+        off: tests and benchmarks of the API alone); ``log_file``: where stderr goes
+        (default ``<data_dir>/stderr.log``)."""
         self.data_dir = data_dir
+        self.config = config
+        self.follow = follow
+        self.log_file = log_file or data_dir / "stderr.log"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env or {}
@@ -48,15 +55,19 @@ class RelayerProcess:
     async def start(self, timeout: float = 30) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # No chain is followed unless the caller's env asks (tests and benchmarks of the API).
-        env = {**os.environ, "RELAYER_LOG_LEVEL": "warning",
-               "RELAYER_CHAINS_ETHEREUM_FOLLOW": "false",
-               "RELAYER_CHAINS_CARDANO_FOLLOW": "false", **self.env}
-        with open(self.data_dir / "stderr.log", "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "relayer", "serve", "--port", str(self.port),
-                 "--data-dir", str(self.data_dir)],
-                env=env, stdout=subprocess.DEVNULL, stderr=log,
-            )
+        env = dict(os.environ)
+        if not self.follow:
+            env.update({"RELAYER_LOG_LEVEL": "warning",
+                        "RELAYER_CHAINS_ETHEREUM_FOLLOW": "false",
+                        "RELAYER_CHAINS_CARDANO_FOLLOW": "false"})
+        env.update(self.env)
+        command = [sys.executable, "-m", "relayer", "serve", "--port", str(self.port),
+                   "--data-dir", str(self.data_dir)]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                            stderr=log)
 
         async def ready() -> bool:
             assert self.process is not None

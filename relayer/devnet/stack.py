@@ -1,40 +1,297 @@
-"""``relayer devnet``: the whole local system in one command.
+"""The whole local system: both devnet chains, the relayer, and who acts on them.
 
-Starts the devnet chains as child processes (anvil with the escrow contracts
-deployed, and the Cardano ledger simulator speaking Ogmios), waits until each
-reports itself ready, then runs the relayer on SQLite under ``.devnet/``
-pointed at them, with the Ethereum monitor following anvil. The chains start
-from genesis every time, so the relayer's event log starts empty too (a log
-that followed an earlier anvil would refuse the new chain). Ctrl-C stops
-everything. The reference resolver joins here with the settlement issue.
+``Devnet`` starts anvil (one block a second) and the Cardano simulator (one
+slot and block a second) as child processes, funds the devnet's parties,
+writes the relayer's config and each reference resolver's config and keys
+under ``.devnet/``, and runs ``relayer serve`` as a child process too, so a
+scenario can kill -9 it and start it again. The chains start from genesis
+every time, so the relayer's event log starts empty as well.
+
+Parties (public test keys: never use them with real funds):
+
+- Ethereum: the deployment's maker; resolvers ``alpha`` (the deployment's
+  resolver) and ``beta`` (anvil account 4), each with TUSD for destination
+  escrows; the deployer mints.
+- Cardano: genesis account 0 holds the reference scripts; 1 is the maker;
+  2 and 3 are ``alpha`` and ``beta``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import structlog
+from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey
+
+from relayer.chains.cardano.scripts import load_validators
+from relayer.chains.registry import ChainRegistry
 from relayer.config import Settings, load_settings
+from relayer.devnet import toml_out
+from relayer.devnet.process import RelayerProcess
+from relayer.resolver.cardano import CardanoWallet
+from relayer.resolver.cardano_tx import ScriptRefs
+from relayer.resolver.ethereum import EthereumWallet
+
+log = structlog.get_logger(__name__)
 
 DEVNET_DIR = Path(".devnet")
 ANVIL_PORT = 8545
 OGMIOS_PORT = 1337
+RELAYER_PORT = 8080
 READY_TIMEOUT = 60.0
+RESOLVERS = ("alpha", "beta")
+ETH_ACCOUNT = {"alpha": None, "beta": 4}
+"""Which anvil account each resolver uses (None: the deployment's resolver)."""
+CARDANO_ACCOUNT = {"maker": 1, "alpha": 2, "beta": 3}
+TUSD_FLOAT = 10**15
+"""TUSD (6 decimals) minted to the maker and to each resolver."""
+ADA_PER_TUSD = "2"
+"""What the reference resolvers value TUSD at: 1 TUSD = 2 ADA (as the default config's
+USD prices say); both have 6 decimals, so base units trade at the same ratio."""
 
 
-def devnet_settings(config_file: str | None, *, port: int | None) -> Settings:
-    return load_settings(config_file, overrides={
-        "data_dir": str(DEVNET_DIR / "relayer"),
-        "server.port": port,
-        "chains.ethereum.rpc_urls": [f"http://127.0.0.1:{ANVIL_PORT}"],
-        "chains.ethereum.follow": True,
-        "chains.cardano.ogmios_url": f"ws://127.0.0.1:{OGMIOS_PORT}",
-        "chains.cardano.follow": True,
-    })
+@dataclass(frozen=True, slots=True)
+class DevnetOptions:
+    directory: Path = DEVNET_DIR
+    relayer_port: int = RELAYER_PORT
+    anvil_port: int = ANVIL_PORT
+    ogmios_port: int = OGMIOS_PORT
+    config_file: str | None = None
+    """A relayer config to start from; the devnet overrides chains, ports and data."""
+    safety_margin_seconds: int = 10
+    confirmations: int = 2
+    parts_per_fill: int = 0
+    """The reference resolvers' fill size for orders of several parts (0: all)."""
+
+
+@dataclass
+class Devnet:
+    options: DevnetOptions = field(default_factory=DevnetOptions)
+    children: list[subprocess.Popen[str]] = field(default_factory=list)
+    deployment: dict[str, Any] = field(default_factory=dict)
+    cardano_keys: list[dict[str, Any]] = field(default_factory=list)
+    relayer: RelayerProcess | None = None
+    references: ScriptRefs | None = None
+
+    # ------------------------------------------------------------------ paths and parties
+
+    @property
+    def dir(self) -> Path:
+        return self.options.directory
+
+    @property
+    def relayer_url(self) -> str:
+        return f"http://127.0.0.1:{self.options.relayer_port}"
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.options.anvil_port}"
+
+    @property
+    def ogmios_url(self) -> str:
+        return f"ws://127.0.0.1:{self.options.ogmios_port}"
+
+    def eth_key(self, party: str) -> bytes:
+        if party in ("maker", "deployer"):
+            account = self.deployment[party]
+        elif ETH_ACCOUNT.get(party) is None:
+            account = self.deployment["resolver"]
+        else:
+            account = self.deployment["accounts"][ETH_ACCOUNT[party]]
+        return bytes.fromhex(str(account["private_key"]).removeprefix("0x"))
+
+    def cardano_key(self, party: str) -> PaymentSigningKey:
+        index = 0 if party == "deployer" else CARDANO_ACCOUNT[party]
+        key: PaymentSigningKey = PaymentSigningKey.from_cbor(
+            self.cardano_keys[index]["signing_key"])
+        return key
+
+    def cardano_address(self, party: str) -> str:
+        verification = PaymentVerificationKey.from_signing_key(self.cardano_key(party))
+        return str(Address(verification.hash(), network=Network.TESTNET))
+
+    def relayer_settings(self) -> Settings:
+        return load_settings(self.dir / "relayer.toml")
+
+    def chains(self) -> ChainRegistry:
+        return ChainRegistry.from_settings(self.relayer_settings().chains)
+
+    def ethereum_wallet(self, party: str) -> EthereumWallet:
+        return EthereumWallet(rpc_url=self.rpc_url, private_key=self.eth_key(party),
+                              factory=str(self.deployment["factory"]),
+                              chain_id=int(self.deployment["chain_id"]), chains=self.chains())
+
+    def cardano_wallet(self, party: str) -> CardanoWallet:
+        return CardanoWallet(ogmios_url=self.ogmios_url, signing_key=self.cardano_key(party),
+                             validators=load_validators(), chains=self.chains(),
+                             references=self.references)
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self) -> None:
+        self.dir.mkdir(exist_ok=True)
+        (self.dir / "keys").mkdir(mode=0o700, exist_ok=True)
+        self._start_chains()
+        await self._fund()
+        self._write_relayer_config()
+        for name in RESOLVERS:
+            self._write_resolver_config(name)
+        await self.start_relayer()
+
+    async def start_relayer(self) -> None:
+        if self.relayer is None:
+            data = Path(self.relayer_settings().data_dir)
+            self.relayer = RelayerProcess(data, port=self.options.relayer_port,
+                                          config=self.dir / "relayer.toml", follow=True,
+                                          log_file=self.dir / "relayer.log")
+        await self.relayer.start(timeout=READY_TIMEOUT)
+
+    def kill_relayer(self) -> None:
+        assert self.relayer is not None
+        self.relayer.kill9()
+
+    def stop(self) -> None:
+        if self.relayer is not None:
+            self.relayer.stop()
+        for child in self.children:
+            child.terminate()
+        for child in self.children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        self.children.clear()
+
+    def _start_chains(self) -> None:
+        with open(self.dir / "anvil.log", "a") as anvil_log:
+            anvil = subprocess.Popen(
+                [sys.executable, "-m", "relayer.devnet.ethereum",
+                 "--port", str(self.options.anvil_port), "--block-time", "1"],
+                stdout=subprocess.PIPE, stderr=anvil_log, text=True)
+        self.children.append(anvil)
+        keys = self.dir / "cardano-keys.json"
+        with open(self.dir / "cardano.log", "a") as cardano_log:
+            cardano = subprocess.Popen(
+                [sys.executable, "-m", "relayer.devnet.cardano",
+                 "--port", str(self.options.ogmios_port), "--keys-file", str(keys),
+                 "--accounts", str(len(CARDANO_ACCOUNT) + 1)],
+                stdout=subprocess.PIPE, stderr=cardano_log, text=True)
+        self.children.append(cardano)
+        self.deployment = json.loads(_ready_line(anvil, "anvil", "{"))
+        (self.dir / "ethereum.json").write_text(json.dumps(self.deployment, indent=2))
+        _ready_line(cardano, "cardano simulator", "keys:")
+        self.cardano_keys = json.loads(keys.read_text())
+
+    async def _fund(self) -> None:
+        """TUSD for the maker and the resolvers; the Cardano reference scripts."""
+        # The relayer config is not written yet: wallets use the default chains, which
+        # the devnet's deployment matches (the token and factory addresses are fixed).
+        deployer = EthereumWallet(rpc_url=self.rpc_url, private_key=self.eth_key("deployer"),
+                                  factory=str(self.deployment["factory"]),
+                                  chain_id=int(self.deployment["chain_id"]))
+        try:
+            for party in ("maker", *RESOLVERS):
+                address = EthereumWallet(
+                    rpc_url=self.rpc_url, private_key=self.eth_key(party),
+                    factory=str(self.deployment["factory"]),
+                    chain_id=int(self.deployment["chain_id"])).address
+                await deployer.mint(str(self.deployment["token"]), address, TUSD_FLOAT)
+        finally:
+            await deployer.close()
+        from relayer.config import ChainsSettings
+
+        owner = CardanoWallet(ogmios_url=self.ogmios_url,
+                              signing_key=self.cardano_key("deployer"),
+                              validators=load_validators(),
+                              chains=ChainRegistry.from_settings(ChainsSettings()))
+        try:
+            self.references = await owner.deploy_reference_scripts()
+        finally:
+            await owner.close()
+
+    def _write_relayer_config(self) -> None:
+        base = {}
+        if self.options.config_file:
+            import tomllib
+
+            base = tomllib.loads(Path(self.options.config_file).read_text())
+        settings: dict[str, Any] = {
+            **base,
+            "data_dir": str(self.dir / "relayer"),
+            "server": {**base.get("server", {}), "port": self.options.relayer_port},
+            "log": {"format": "json", "level": "info"},
+            "chains": {
+                "ethereum": {**base.get("chains", {}).get("ethereum", {}),
+                             "rpc_urls": [self.rpc_url], "follow": True,
+                             "confirmations": self.options.confirmations,
+                             "poll_seconds": 0.25},
+                "cardano": {**base.get("chains", {}).get("cardano", {}),
+                            "ogmios_url": self.ogmios_url, "follow": True,
+                            "confirmations": self.options.confirmations},
+            },
+            "settlement": {
+                **base.get("settlement", {}),
+                "safety_margin_seconds": self.options.safety_margin_seconds,
+                "resolvers": {name: {"ethereum": self.eth_address(name),
+                                     "cardano": self.cardano_address(name)}
+                              for name in RESOLVERS},
+            },
+        }
+        (self.dir / "relayer.toml").write_text(toml_out.dumps(settings))
+
+    def eth_address(self, party: str) -> str:
+        from relayer.devnet.ethereum import DevAccount
+
+        return DevAccount.from_key(self.eth_key(party)).address
+
+    def _write_resolver_config(self, name: str) -> Path:
+        keys = self.dir / "keys"
+        eth_key, ada_key = keys / f"{name}.eth", keys / f"{name}.skey"
+        for path, text in ((eth_key, "0x" + self.eth_key(name).hex()),
+                           (ada_key, self.cardano_key(name).to_cbor_hex())):
+            path.write_text(text)
+            os.chmod(path, 0o600)
+        assert self.references is not None
+        config = {
+            "name": name,
+            "relayer_url": self.relayer_url,
+            "parts_per_fill": self.options.parts_per_fill,
+            "poll_seconds": 0.25,
+            "chains_config": "relayer.toml",
+            "ethereum": {"rpc_url": self.rpc_url, "factory": str(self.deployment["factory"]),
+                         "chain_id": int(self.deployment["chain_id"]),
+                         "private_key_file": f"keys/{name}.eth"},
+            "cardano": {"ogmios_url": self.ogmios_url, "signing_key_file": f"keys/{name}.skey",
+                        "reference_scripts": {
+                            "escrow": _ref(self.references.escrow),
+                            "order": _ref(self.references.order)}},
+            "costs": {"fixed": 0, "min_profit_bps": 100},
+        }
+        token = str(self.deployment["token"])
+        rates = (
+            {"src_chain": "ethereum", "maker_asset": token, "dst_chain": "cardano",
+             "taker_asset": "lovelace", "value": ADA_PER_TUSD},
+            {"src_chain": "cardano", "maker_asset": "lovelace", "dst_chain": "ethereum",
+             "taker_asset": token, "value": f"1/{ADA_PER_TUSD}"},
+        )
+        text = toml_out.dumps(config)
+        text += "".join("\n[[rates]]\n" + "".join(f"{k} = {json.dumps(v)}\n"
+                                                   for k, v in rate.items())
+                        for rate in rates)
+        path = self.dir / f"resolver-{name}.toml"
+        path.write_text(text)
+        return path
+
+
+def _ref(ref: Any) -> str:
+    return f"{ref.tx_id}#{ref.index}"
 
 
 def _ready_line(process: subprocess.Popen[str], name: str, prefix: str) -> str:
@@ -51,51 +308,10 @@ def _ready_line(process: subprocess.Popen[str], name: str, prefix: str) -> str:
     raise RuntimeError(f"{name} was not ready within {READY_TIMEOUT:.0f}s")
 
 
-def _forget_earlier_chains(settings: Settings) -> None:
-    """Delete the SQLite event log of an earlier devnet run: its chains are gone."""
-    if settings.store_url.startswith("sqlite:///"):
-        path = Path(settings.store_url.removeprefix("sqlite:///"))
-        for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-            stale.unlink(missing_ok=True)
+def forget_earlier_run(directory: Path) -> None:
+    """Delete the event log of an earlier devnet run: its chains are gone."""
+    import shutil
 
-
-def run(settings: Settings) -> int:
-    from relayer.cli import serve_forever
-
-    DEVNET_DIR.mkdir(exist_ok=True)
-    _forget_earlier_chains(settings)
-    children: list[subprocess.Popen[str]] = []
-    try:
-        with open(DEVNET_DIR / "anvil.log", "a") as anvil_log:
-            anvil = subprocess.Popen(
-                [sys.executable, "-m", "relayer.devnet.ethereum", "--port", str(ANVIL_PORT)],
-                stdout=subprocess.PIPE, stderr=anvil_log, text=True)
-        children.append(anvil)
-        keys = DEVNET_DIR / "cardano-keys.json"
-        with open(DEVNET_DIR / "cardano.log", "a") as cardano_log:
-            cardano = subprocess.Popen(
-                [sys.executable, "-m", "relayer.devnet.cardano", "--port", str(OGMIOS_PORT),
-                 "--keys-file", str(keys)],
-                stdout=subprocess.PIPE, stderr=cardano_log, text=True)
-        children.append(cardano)
-        deployment = json.loads(_ready_line(anvil, "anvil", "{"))
-        (DEVNET_DIR / "ethereum.json").write_text(json.dumps(deployment, indent=2))
-        ogmios = _ready_line(cardano, "cardano simulator", "ogmios:")
-        url = f"http://{settings.server.host}:{settings.server.port}"
-        print(f"devnet: ethereum {deployment['rpc_url']} (deployment in "
-              f"{DEVNET_DIR / 'ethereum.json'})\n"
-              f"devnet: cardano {ogmios.removeprefix('ogmios: ')} (funded keys in {keys})\n"
-              f"devnet: relayer on {url} (data in {settings.data_dir}); Ctrl-C stops",
-              file=sys.stderr, flush=True)
-        return serve_forever(settings)
-    except RuntimeError as exc:
-        print(f"devnet: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+    shutil.rmtree(directory / "relayer", ignore_errors=True)
+    for name in ("relayer.log", "anvil.log", "cardano.log"):
+        (directory / name).unlink(missing_ok=True)

@@ -1,0 +1,269 @@
+"""What scripted devnet scenarios share: the parties, order terms, waiting, checks
+and the JSON report.
+
+A scenario runs against a started ``Devnet``: a demo maker submits swaps, the
+reference resolvers run in this process (so their own account of fees is at
+hand for exact balance checks), and a rogue party can act on the chains with
+bare wallets. Every check is recorded with what was measured; the scenario
+passes only when all hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey
+
+from relayer.auction.details import AuctionDetails
+from relayer.devnet.maker import DemoMaker, MakerOrder, SwapSpec
+from relayer.devnet.stack import ADA_PER_TUSD, Devnet
+from relayer.errors import RelayerError
+from relayer.orders.timelocks import Timelocks
+from relayer.orders.validation import OrderValidator
+from relayer.resolver.chains import ChainWallet
+from relayer.resolver.client import FillState, RelayerClient
+from relayer.resolver.engine import Resolver, ResolverTiming
+from relayer.resolver.main import open_wallets
+from relayer.resolver.pricing import Pricer
+from relayer.resolver.settings import load_resolver_settings
+from relayer.signing.secp256k1 import private_key_address
+
+TIMELOCKS = Timelocks(src_withdrawal=6, src_public_withdrawal=60, src_cancellation=90,
+                      src_public_cancellation=100, dst_withdrawal=5, dst_public_withdrawal=50,
+                      dst_cancellation=80)
+"""Short stages for the devnet: a swap settles in seconds, a refund takes two minutes."""
+SHORT_TIMELOCKS = Timelocks(src_withdrawal=2, src_public_withdrawal=10, src_cancellation=24,
+                            src_public_cancellation=30, dst_withdrawal=2,
+                            dst_public_withdrawal=8, dst_cancellation=20)
+"""For scenarios that must see escrows cancelled."""
+TUSD = 10**6
+ADA = 10**6
+SETTLED = "settled"
+REFUNDED = "refunded"
+
+
+class ScenarioFailed(RelayerError):
+    default_code = "SCENARIO_FAILED"
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SwapReport:
+    order_hash: str
+    direction: str
+    status: str = ""
+    fills: list[dict[str, Any]] = field(default_factory=list)
+    moved: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per party and ``chain:asset``: the balance change measured."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds after submission."""
+    reasons_seen: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    scenario: str
+    ok: bool = False
+    seconds: float = 0.0
+    swaps: list[SwapReport] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def fresh_evm_address() -> str:
+    from relayer.devnet.ethereum import to_checksum
+
+    return to_checksum(private_key_address(os.urandom(32)))
+
+
+def fresh_cardano_address() -> str:
+    key = PaymentVerificationKey.from_signing_key(PaymentSigningKey.generate())
+    return str(Address(key.hash(), network=Network.TESTNET))
+
+
+class Scene:
+    """One scenario's world: the devnet, its maker, resolvers and report."""
+
+    def __init__(self, devnet: Devnet, report: Report) -> None:
+        self.devnet = devnet
+        self.report = report
+        self.client = RelayerClient(devnet.relayer_url)
+        settings = devnet.relayer_settings()
+        self.validator = OrderValidator.from_settings(settings)
+        self.chains = devnet.chains()
+        self.token = str(devnet.deployment["token"])
+        self.eth_maker = devnet.ethereum_wallet("maker")
+        self.ada_maker = devnet.cardano_wallet("maker")
+        self.maker = DemoMaker(client=self.client, validator=self.validator, chains=self.chains,
+                               evm_key=devnet.eth_key("maker"), evm=self.eth_maker,
+                               cardano_key=devnet.cardano_key("maker"), cardano=self.ada_maker)
+        self.resolvers: dict[str, Resolver] = {}
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._wallets: list[ChainWallet] = [self.eth_maker, self.ada_maker]
+        self.started = time.monotonic()
+
+    # ------------------------------------------------------------------ parties
+
+    def wallets(self, party: str) -> dict[str, ChainWallet]:
+        wallets: dict[str, ChainWallet] = {"ethereum": self.devnet.ethereum_wallet(party),
+                                           "cardano": self.devnet.cardano_wallet(party)}
+        self._wallets.extend(wallets.values())
+        return wallets
+
+    def start_resolver(self, name: str, *, parts_per_fill: int | None = None) -> Resolver:
+        """The reference resolver ``name`` with its devnet config, run in this process."""
+        settings = load_resolver_settings(self.devnet.dir / f"resolver-{name}.toml")
+        wallets = open_wallets(settings, self.chains)
+        self._wallets.extend(wallets.values())
+        pricer = Pricer(list(settings.rates), settings.costs,
+                        parts_per_fill=(settings.parts_per_fill if parts_per_fill is None
+                                        else parts_per_fill))
+        resolver = Resolver(name=name, client=RelayerClient(self.devnet.relayer_url),
+                            wallets=wallets, pricer=pricer,
+                            timing=ResolverTiming(poll_seconds=0.25, retry_seconds=0.5,
+                                                  cancel_margin_seconds=15,
+                                                  fill_backoff_seconds=2.0))
+        self.resolvers[name] = resolver
+        self.spawn(resolver.run())
+        return resolver
+
+    def spawn(self, work: Awaitable[Any]) -> None:
+        self._tasks.append(asyncio.ensure_future(work))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for wallet in self._wallets:
+            await wallet.close()
+        await self.client.close()
+
+    # ------------------------------------------------------------------ orders
+
+    async def spec(self, direction: str, *, parts: int = 1, custody: bool = False,
+                   timelocks: Timelocks = TIMELOCKS, making: int | None = None,
+                   initial_rate_bump: int = 450_000) -> SwapSpec:
+        """A swap at a fair price: 100 TUSD for at least 190 ADA, or 200 ADA for at least
+        95 TUSD, starting 4.5% above that and falling over a minute, so the reference
+        resolvers (1% margin) take it after a few seconds."""
+        eth_to_ada = direction == "eth-to-ada"
+        src, dst = ("ethereum", "cardano") if eth_to_ada else ("cardano", "ethereum")
+        now = await (self.eth_maker if eth_to_ada else self.ada_maker).chain_time()
+        ratio = int(ADA_PER_TUSD)
+        if eth_to_ada:
+            making = making or 100 * TUSD
+            taking = making * ratio * 95 // 100
+        else:
+            making = making or 200 * ADA
+            taking = making // ratio * 95 // 100
+        return SwapSpec(
+            src_chain=src, dst_chain=dst,
+            maker_asset=self.token if eth_to_ada else "lovelace",
+            taker_asset="lovelace" if eth_to_ada else self.token,
+            making_amount=making, taking_amount=taking,
+            receiver=fresh_cardano_address() if eth_to_ada else fresh_evm_address(),
+            auction=AuctionDetails(start_time=now, duration=60,
+                                   initial_rate_bump=initial_rate_bump, points=()),
+            timelocks=timelocks,
+            src_safety_deposit=self.chains.get(src, field="src").safety_deposit,
+            dst_safety_deposit=self.chains.get(dst, field="dst").safety_deposit,
+            deadline=now + 600, parts=parts, custody=custody)
+
+    async def submit(self, spec: SwapSpec) -> MakerOrder:
+        order = await self.maker.submit(spec)
+        self.report.swaps.append(SwapReport(order.order_hash, spec.direction))
+        return order
+
+    def swap_report(self, order: MakerOrder) -> SwapReport:
+        return next(s for s in self.report.swaps if s.order_hash == order.order_hash)
+
+    # ------------------------------------------------------------------ waiting and checks
+
+    async def until(self, what: str, probe: Callable[[], Awaitable[bool]], *,
+                    timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if await probe():
+                    return
+            except RelayerError:
+                pass  # the relayer restarting: ask again
+            if time.monotonic() > deadline:
+                raise ScenarioFailed(f"timed out after {timeout:.0f}s waiting for {what}")
+            await asyncio.sleep(0.25)
+
+    async def until_fills(self, order: MakerOrder, what: str,
+                          done: Callable[[list[FillState]], bool], *, timeout: float
+                          ) -> list[FillState]:
+        """Watch ``order``'s fills (recording timings and every withheld reason seen)
+        until ``done`` holds for them."""
+        report = self.swap_report(order)
+        seen: list[FillState] = []
+
+        async def probe() -> bool:
+            fills = await self.client.fills(order.order_hash)
+            seen[:] = fills
+            elapsed = round(time.monotonic() - self.started, 2)
+            for fill in fills:
+                report.timings.setdefault(f"{fill.idx}:{fill.status}", elapsed)
+                for reason in fill.reasons:
+                    if reason not in report.reasons_seen:
+                        report.reasons_seen.append(reason)
+            return bool(fills) and done(fills)
+
+        await self.until(what, probe, timeout=timeout)
+        report.fills = [{"fill_id": f.fill_id, "idx": f.idx, "status": f.status,
+                         "reasons": list(f.reasons)} for f in seen]
+        report.status = (await self.client.order(order.order_hash)).status
+        return seen
+
+    def check(self, name: str, ok: bool, **detail: Any) -> bool:
+        self.report.checks.append(Check(name, bool(ok), detail))
+        return bool(ok)
+
+
+class Balances:
+    """Balances of named parties at one moment, to compare with a later one."""
+
+    def __init__(self, scene: Scene, parties: dict[str, list[tuple[ChainWallet, str, str]]]
+                 ) -> None:
+        """``parties``: name -> [(a wallet on the chain, the asset, the address)]."""
+        self._scene = scene
+        self._parties = parties
+        self._before: dict[tuple[str, str], int] = {}
+
+    async def _read(self) -> dict[tuple[str, str], int]:
+        values = {}
+        for party, entries in self._parties.items():
+            for wallet, asset, address in entries:
+                key = (party, f"{wallet.chain}:{asset}")
+                values[key] = await wallet.balance(asset, address)
+        return values
+
+    async def snapshot(self) -> None:
+        self._before = await self._read()
+
+    async def moved(self) -> dict[str, dict[str, int]]:
+        after = await self._read()
+        moved: dict[str, dict[str, int]] = {}
+        for (party, asset), value in after.items():
+            moved.setdefault(party, {})[asset] = value - self._before[(party, asset)]
+        return moved
+
+
+def all_in(statuses: set[str]) -> Callable[[list[FillState]], bool]:
+    return lambda fills: all(f.status in statuses for f in fills)
