@@ -48,7 +48,14 @@ from relayer.orders.status import OrderStatus
 from relayer.orders.timelocks import Stage, Timelocks
 from relayer.resolver.cardano import CardanoWallet
 from relayer.resolver.chains import DstTerms, EscrowHandle, FillPlan, dst_terms
-from relayer.resolver.errors import NOT_ALLOWED, TX_REJECTED, WINDOW_NOT_OPEN, WalletError
+from relayer.resolver.errors import (
+    NOT_ALLOWED,
+    NOT_FOUND,
+    TX_NOT_INCLUDED,
+    TX_REJECTED,
+    WINDOW_NOT_OPEN,
+    WalletError,
+)
 from relayer.signing.keccak import keccak256
 from relayer.store.sqlite import SQLiteEventStore
 from tests.factories import (
@@ -458,3 +465,36 @@ async def test_a_native_token_destination_escrow(sim: CardanoSimulator,
     assert 0 < paid < terms.safety_deposit
     spent = before - await resolver.balance("lovelace")
     assert spent == paid + handle.created.fee + sent.fee
+
+
+async def test_public_withdrawal_by_another_wallet_pays_the_maker_and_the_caller(
+        sim: CardanoSimulator, resolver: CardanoWallet) -> None:
+    secret = b"\x0f" * 32
+    terms = DstTerms(order_hash=b"\x10" * 32, hashlock=keccak256(secret),
+                     maker=cardano_address(CARDANO_OTHER_KEY), token="lovelace",
+                     amount=10 * ADA, safety_deposit=2 * ADA, timelocks=TIMELOCKS,
+                     src_cancellation=0)
+    handle = await resolver.create_dst(terms)
+    other = wallet(sim, sim.accounts[2].signing_key)
+    await advance_to(sim, stage_time(handle, Stage.DST_WITHDRAWAL))
+    with pytest.raises(WalletError) as early:
+        await other.withdraw(handle, secret, public=True)
+    assert early.value.code == WINDOW_NOT_OPEN
+    await advance_to(sim, stage_time(handle, Stage.DST_PUBLIC_WITHDRAWAL))
+    before = await other.balance("lovelace")
+    sent = await other.withdraw(handle, secret, public=True)
+    assert await other.balance("lovelace", terms.maker) == terms.amount
+    assert await other.balance("lovelace") - before == terms.safety_deposit - sent.fee
+    with pytest.raises(WalletError) as gone:  # spent: nothing left to withdraw
+        await resolver.withdraw(handle, secret)
+    assert gone.value.code == NOT_FOUND
+
+
+async def test_a_transaction_no_block_includes_times_out() -> None:
+    async with CardanoSimulator(GenesisConfig(seed=SEED)) as sim:  # nobody forges
+        payer = CardanoWallet(ogmios_url=sim.url, signing_key=sim.accounts[0].signing_key,
+                              validators=VALIDATORS, chains=CHAINS, inclusion_timeout=0.5)
+        with pytest.raises(WalletError) as late:
+            await payer.pay(cardano_address(CARDANO_OTHER_KEY), 5 * ADA)
+        assert late.value.code == TX_NOT_INCLUDED
+        assert len(sim.chain.mempool) == 1  # submitted, still waiting
