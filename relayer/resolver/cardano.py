@@ -193,7 +193,7 @@ class CardanoWallet:
                          lower=lower, upper=upper, sign_required=True,
                          exclude=self._reference_utxos(context))
 
-        tx, sent, now = await self._send(work)
+        _, sent, now = await self._send(work)
         escrow = made["escrow"]
         times = {Stage.SRC_WITHDRAWAL: escrow.withdrawal,
                  Stage.SRC_PUBLIC_WITHDRAWAL: escrow.public_withdrawal,

@@ -12,7 +12,9 @@ includes it is one of the next blocks the cursor sees. That gives the exact bloc
 time is ``Sent.block_time``) and tells a phase-2 failure (``spends: "collaterals"``: the
 collateral was taken, nothing else happened) from a success. Nobody has to forge blocks
 for the wallet: on the wall-clock devnet they come every second; in tests with the
-manual-clock simulator the test forges them.
+manual-clock simulator the test forges them. A block rolled back after the wallet
+returned is not noticed here: whoever needs finality waits for confirmations (as the
+relayer's settlement does).
 
 The rest are the pieces every wallet transaction is made of: ``build`` (pycardano's
 builder with the wallet as payer, signer and change address), values and output tags,
@@ -61,7 +63,7 @@ from relayer.chains.cardano.datums import (
     decode_order_datum,
     to_plutus_data,
 )
-from relayer.chains.cardano.node import Json, Point, RollForward
+from relayer.chains.cardano.node import IntersectionNotFound, Json, Point, RollForward
 from relayer.chains.cardano.ogmios import OgmiosChainSync, OgmiosConnection, OgmiosError
 from relayer.chains.cardano.slots import SlotClock
 from relayer.errors import ChainError, RelayerError
@@ -206,7 +208,11 @@ class OgmiosAccess:
         async with self.connection() as connection:
             now, point = await self.now(connection)
             sync = OgmiosChainSync(connection, window=1)
-            await sync.find_intersection([Point(slot=now.slot, id=str(point["id"]))])
+            try:
+                await sync.find_intersection([Point(slot=now.slot, id=str(point["id"]))])
+            except IntersectionNotFound as exc:
+                raise ChainError("the tip left the chain while the wallet read it "
+                                 "(a rollback): try again") from exc
             yield Session(connection, sync, now)
 
     async def utxos(self, *, addresses: list[str] | None = None,
