@@ -84,6 +84,28 @@ class NoWebSocketStats:
     max_queue: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ReplicaReading:
+    """This process among the replicas (``relayer/replica/replica.py``)."""
+
+    leader: bool = True
+    elections: int = 0
+    schema_version: int = 0
+    """The store schema's migration version (0: not known)."""
+    log_head: int = 0
+    """The newest log position this replica knows to be committed."""
+    applied: int = 0
+    """Every record up to this position is applied here."""
+
+    @property
+    def lag(self) -> int:
+        return max(self.log_head - self.applied, 0)
+
+
+class ReplicaSource(Protocol):
+    def reading(self) -> ReplicaReading: ...
+
+
 class Metrics:
     def __init__(self) -> None:
         registry = self.registry = CollectorRegistry()
@@ -141,7 +163,9 @@ class Metrics:
         for reason in Withheld:
             self.secrets_withheld.labels(reason=reason.value)
         self._ws_source: WebSocketStatsSource | None = None
+        self._replica: ReplicaSource | None = None
         registry.register(_WebSocketCollector(self))
+        registry.register(_ReplicaCollector(self))
 
     # ------------------------------------------------------------ sources read at scrape
 
@@ -154,6 +178,13 @@ class Metrics:
     def watch_websockets(self, source: WebSocketStatsSource) -> None:
         """The WebSocket hub's counters; until one is set the series read zero."""
         self._ws_source = source
+
+    def watch_replica(self, source: ReplicaSource) -> None:
+        """Role, fan-out lag and schema version; until set, a sole leader with no lag."""
+        self._replica = source
+
+    def replica_reading(self) -> ReplicaReading:
+        return ReplicaReading() if self._replica is None else self._replica.reading()
 
     def websocket_stats(self) -> WebSocketStats:
         if self._ws_source is None:
@@ -306,6 +337,30 @@ class _WebSocketCollector(Collector):
                                 "Messages waiting in all send queues.", value=stats.queued)
         yield GaugeMetricFamily("relayer_websocket_max_queue",
                                 "The longest single send queue.", value=stats.max_queue)
+
+
+class _ReplicaCollector(Collector):
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        reading = self._metrics.replica_reading()
+        yield GaugeMetricFamily("relayer_replica_leader",
+                                "1 while this replica leads (runs the monitors, the auction "
+                                "job and webhook deliveries), 0 while it follows.",
+                                value=1 if reading.leader else 0)
+        yield CounterMetricFamily("relayer_replica_elections",
+                                  "Times this replica became the leader.",
+                                  value=reading.elections)
+        yield GaugeMetricFamily("relayer_fanout_lag_events",
+                                "Log records committed (by any replica) and not yet applied "
+                                "here.", value=reading.lag)
+        yield GaugeMetricFamily("relayer_fanout_applied_position",
+                                "Every log record up to this position is applied here.",
+                                value=reading.applied)
+        yield GaugeMetricFamily("relayer_store_schema_version",
+                                "The store schema's migration version (0: not known).",
+                                value=reading.schema_version)
 
 
 class TimedStore:

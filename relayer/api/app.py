@@ -117,11 +117,13 @@ def create_app(
                             escrows=escrows, custody=custody, chains=chains,
                             monitors=relayer.monitors, clock=clock)
     webhooks = Webhooks(settings=settings, store=store, clock=clock, chains=chains,
-                        public=PublicEvents(book, relayer.base_fee))
+                        public=PublicEvents(book, relayer.base_fee),
+                        position=lambda: max(desk.position, sequenced.applied))
     hub, ws_endpoint = websocket_service(
         settings.websocket, book=book, clock=clock, base_fee=relayer.base_fee, prices=decayer,
         authenticator=keys)
     metrics.watch_websockets(hub)
+    metrics.watch_replica(replica)
     metrics.watch_settlement(bus)
     relayer.queue_depths["websocket_send_queues"] = lambda: hub.stats().queued
     follower_prices = FollowerPrices(board=decayer.board, bus=bus, clock=clock,
@@ -148,7 +150,8 @@ def create_app(
         # Follow what other replicas commit; lead (monitors, auction and chain jobs) if
         # elected: on SQLite at once, on PostgreSQL when the advisory lock is won.
         await replica.start(applied=desk.position, duties=LeaderDuties(
-            monitors=relayer.monitors, schedule=leader_jobs if run_scheduler else None))
+            monitors=relayer.monitors, schedule=leader_jobs if run_scheduler else None,
+            services=(webhooks.delivering,)))
         await settlement.start()  # after the monitors loaded the escrow projection
         freeze_survivors()
         scheduler = AsyncIOScheduler()

@@ -1,9 +1,12 @@
-"""What only the leader runs: the chain monitors and the scheduled jobs that write.
+"""What only the leader runs: webhook deliveries, the chain monitors and the scheduled jobs
+that write.
 
-The auction job (starts and deadlines, then prices) and the chain jobs run in
-a scheduler of their own, started when this replica is elected and shut down
-the moment it is not: a job already running finishes its current step, whose
-writes are fenced by stream versions. Followers still publish price ticks
+Services (webhook delivery) start first, so they see what the monitors
+publish as they catch up, and stop last. The auction job (starts and
+deadlines, then prices) and the chain jobs run in a scheduler of their own,
+started when this replica is elected and shut down the moment it is not: a
+job already running finishes its current step, whose writes are fenced by
+stream versions. Followers still publish price ticks
 (derived, never stored) to their own clients with ``publish_prices``.
 """
 
@@ -19,21 +22,28 @@ from relayer.auction.gas import BaseFeeSource
 from relayer.chains.status import ChainMonitor
 from relayer.clock import Clock
 from relayer.events.bus import EventBus
-from relayer.store.leader import Leadership
+from relayer.store.leader import Duties, Leadership
 
 log = structlog.get_logger(__name__)
 
 
 class LeaderDuties:
     def __init__(self, *, monitors: Sequence[ChainMonitor],
-                 schedule: Callable[[AsyncIOScheduler], None] | None) -> None:
-        """``schedule`` adds the leader's jobs to a fresh scheduler (``None``: no jobs)."""
+                 schedule: Callable[[AsyncIOScheduler], None] | None,
+                 services: Sequence[Duties] = ()) -> None:
+        """``schedule`` adds the leader's jobs to a fresh scheduler (``None``: no jobs);
+        ``services`` are other duties, started before the monitors."""
         self._monitors = tuple(monitors)
+        self._services = tuple(services)
+        self._running: list[Duties] = []
         self._schedule = schedule
         self._scheduler: AsyncIOScheduler | None = None
         self._started: list[ChainMonitor] = []
 
     async def start(self) -> None:
+        for service in self._services:
+            await service.start()
+            self._running.append(service)
         for monitor in self._monitors:
             await monitor.start()
             self._started.append(monitor)
@@ -50,6 +60,8 @@ class LeaderDuties:
             scheduler.shutdown(wait=False)
         while self._started:
             await self._started.pop().stop()
+        while self._running:
+            await self._running.pop().stop()
         log.info("leader_duties_stopped")
 
 

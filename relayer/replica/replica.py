@@ -16,8 +16,10 @@ import structlog
 from relayer.chains.escrows import EscrowBook
 from relayer.config import Settings
 from relayer.errors import StoreError
+from relayer.metrics import ReplicaReading
 from relayer.replica.fanout import Fanout
 from relayer.store.base import EventStore
+from relayer.store.feed import CommitSignal
 from relayer.store.leader import Duties, Leadership, PostgresLeadership, SoleLeader
 from relayer.store.postgres import PostgresEventStore
 from relayer.store.sequenced import SequencedStore
@@ -44,6 +46,8 @@ class Replica:
         self._fanout = fanout
         self._escrows = escrows
         self._follower: asyncio.Task[None] | None = None
+        self._head = 0
+        """The newest log position read by ``status``."""
 
     @property
     def shared(self) -> bool:
@@ -86,12 +90,26 @@ class Replica:
     def following(self) -> bool:
         return self._follower is not None and not self._follower.done()
 
+    def reading(self) -> ReplicaReading:
+        """What the metrics show, without a store call: the log head is the newest
+        position this replica heard of (commit notifications, its own commits, the
+        last ``status``), so a lag shows as soon as a notification announces it."""
+        applied = self.store.applied
+        signal = getattr(self.store.feed, "signal", None)
+        heard = signal.heard if isinstance(signal, CommitSignal) else 0
+        return ReplicaReading(leader=self.leadership.is_leader,
+                              elections=self.leadership.elections,
+                              schema_version=self.store.schema_version or 0,
+                              log_head=max(heard, self._head, applied), applied=applied)
+
     async def status(self) -> dict[str, Any]:
         """Role, fan-out lag and schema version, as ``/health`` reports them."""
         try:
             head: int | None = await self.store.last_position()
         except StoreError:
             head = None
+        if head is not None:
+            self._head = max(self._head, head)
         applied = self.store.applied
         return {
             "role": self.role,

@@ -1,58 +1,69 @@
 """The dispatcher: matches bus events to endpoints and delivers them, never blocking the bus.
 
-Flow of one event:
+Several replicas may share one store, and every one sees every stored event.
+Only the replica that leads delivers (``lead`` / ``follow``, run as a leader
+duty), so each endpoint gets each event once:
 
 1. ``on_event`` (a synchronous bus handler) maps the domain event to public
-   events, matches each endpoint's filters and puts ``(endpoint, event)`` on a
-   bounded intake queue with ``put_nowait``. A full queue, or an endpoint
-   already holding ``max_pending_per_endpoint`` undelivered deliveries, counts
-   a drop; nothing ever waits.
-2. The recorder task takes what is queued, writes one ``DeliveryCreated`` per
-   delivery in a single append, and hands each to its endpoint.
-3. Each endpoint has its own worker tasks, so a slow or hanging receiver holds
-   up only its own deliveries. A worker signs and POSTs, then records the
-   attempt: delivered on 2xx; otherwise a retry at a backoff time, or failed
-   when no attempts are left.
+   events, matches each endpoint's filters and puts the match on a bounded
+   intake queue with ``put_nowait``. A full queue, or an endpoint already
+   holding ``max_pending_per_endpoint`` undelivered deliveries, counts a drop;
+   nothing ever waits. Events of the log are matched only while leading;
+   events that exist only on this replica's bus (a secret shared here) are
+   matched on any replica, since no other replica will see them.
+2. The recorder task takes what is queued and writes one ``DeliveryCreated``
+   per delivery in a single append; the leader's appends also advance the
+   matched cursor (``journal.MatchedCursor``), so a new leader knows where to
+   pick up (``catchup.py``).
+3. On the leader each endpoint has its own worker tasks, so a slow or hanging
+   receiver holds up only its own deliveries. A worker signs and POSTs, then
+   records the attempt: delivered on 2xx; otherwise a retry at a backoff time,
+   or failed when no attempts are left.
 4. ``run_due`` (every ``webhooks.retry_poll_seconds`` in the app; by hand in
    tests with a fake clock) moves retries whose time has come back to work.
+
+Records other replicas commit (registrations, deliveries, attempts) arrive on
+the bus through the log follower and are folded in, so every replica lists
+the same deliveries and a new leader resumes every pending one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import random
-import secrets
-import time
-from collections import deque
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 import structlog
 
 from relayer.clock import Clock
 from relayer.config import WebhookSettings
 from relayer.errors import ValidationError
 from relayer.events.public import PublicEvent, PublicEvents
-from relayer.events.types import PriceUpdated
+from relayer.events.types import STORED, PriceUpdated
 from relayer.webhooks.backoff import RetryPolicy
-from relayer.webhooks.journal import DeliveryJournal
-from relayer.webhooks.model import TERMINAL, Attempt, Delivery, DeliveryStatus, Webhook
+from relayer.webhooks.catchup import Catchup, match
+from relayer.webhooks.endpoint import Endpoint
+from relayer.webhooks.journal import DeliveryJournal, attempt_of, delivery_of
+from relayer.webhooks.model import Delivery, DeliveryStatus, Webhook
+from relayer.webhooks.recorder import Lead, Matched, Recorder
+from relayer.webhooks.records import (
+    DeliveryAttempted,
+    DeliveryCreated,
+    WebhookDeleted,
+    WebhookRegistered,
+)
 from relayer.webhooks.registry import WebhookRegistry
-from relayer.webhooks.signing import SIGNATURE_HEADER, signature_header
-from relayer.webhooks.transport import DeliveryFailed, Transport
-from relayer.webhooks.validation import NOT_BY_WEBHOOK
-from relayer.webhooks.wire import Payload
+from relayer.webhooks.sender import Sender
+from relayer.webhooks.transport import Transport
 
 log = structlog.get_logger(__name__)
 
 _SKIPPED_TYPES: tuple[type[Any], ...] = (PriceUpdated,)
 """Domain events that only ever become events webhooks do not send (saves the mapping)."""
-_RECORD_BATCH = 512
-_STOP = None
+_STORED_TYPES = frozenset(STORED.values())
+_FOLDED = (WebhookRegistered, WebhookDeleted, DeliveryCreated, DeliveryAttempted)
 
 
 @dataclass(slots=True)
@@ -66,47 +77,37 @@ class DispatchStats:
     failed: int = 0
 
 
-@dataclass(eq=False, slots=True)
-class Endpoint:
-    webhook: Webhook
-    ready: deque[Delivery] = field(default_factory=deque)
-    scheduled: list[tuple[float, int, Delivery]] = field(default_factory=list)
-    recent: dict[str, Delivery] = field(default_factory=dict)
-    """Deliveries by id in creation order: every pending one plus the newest finished."""
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    workers: list[asyncio.Task[None]] = field(default_factory=list)
-    backlog: int = 0
-    """Deliveries queued for recording or not yet finished."""
-    seq: int = 0
-    dropped: int = 0
-    closed: bool = False
-
-    def pending(self) -> int:
-        return sum(1 for d in self.recent.values() if d.status is DeliveryStatus.PENDING)
-
-
 class WebhookDispatcher:
     def __init__(self, *, registry: WebhookRegistry, journal: DeliveryJournal,
                  transport: Transport, public: PublicEvents, clock: Clock,
-                 settings: WebhookSettings, rng: random.Random | None = None) -> None:
+                 settings: WebhookSettings, rng: random.Random | None = None,
+                 catchup: Catchup | None = None,
+                 position: Callable[[], int] | None = None) -> None:
+        """``position``: the log position every event published so far is at or before
+        (read between bus publications; exact while the log follower applies a record)."""
         self._registry = registry
         self._journal = journal
-        self._transport = transport
         self._public = public
         self._clock = clock
         self._settings = settings
+        self._catchup = catchup
+        self._position = position or (lambda: 0)
         self._policy = RetryPolicy(max_attempts=settings.max_attempts,
                                    initial_seconds=settings.retry_initial_seconds,
                                    max_seconds=settings.retry_max_seconds,
                                    jitter=settings.retry_jitter)
-        self._rng = rng or random.Random()
+        self._sender = Sender(transport=transport, clock=clock, policy=self._policy,
+                              rng=rng or random.Random())
         self._endpoints: dict[str, Endpoint] = {}
-        self._intake: asyncio.Queue[tuple[Endpoint, PublicEvent] | None] = asyncio.Queue(
-            maxsize=settings.queue_size)
-        self._recorder: asyncio.Task[None] | None = None
+        self._lead = Lead()
+        self._recorder = Recorder(
+            journal=journal, clock=clock, lead=self._lead, position=self._position,
+            catchup=catchup, queue_size=settings.queue_size,
+            history=settings.history_per_endpoint,
+            max_pending=settings.max_pending_per_endpoint, drop=self._drop)
+        self._recording: asyncio.Task[None] | None = None
         self._running = False
         self._stopped = False
-        self._tiebreak = itertools.count()
         self.stats = DispatchStats()
         registry.listen(self)
 
@@ -114,56 +115,94 @@ class WebhookDispatcher:
     def policy(self) -> RetryPolicy:
         return self._policy
 
+    @property
+    def leading(self) -> bool:
+        """This replica leads (it may still be catching up)."""
+        return self._lead.leading
+
+    @property
+    def delivering(self) -> bool:
+        """Leading, caught up, and every pending delivery handed to the workers."""
+        return self._lead.delivering
+
+    @property
+    def caught_up(self) -> int:
+        """Deliveries this replica created, on taking the lead, for events nobody matched."""
+        return self._recorder.caught_up
+
     # -- lifecycle ---------------------------------------------------------------
 
-    async def start(self) -> int:
-        """Load every endpoint's deliveries from the log and start working; the
-        number of pending deliveries resumed."""
-        resumed = 0
+    async def start(self) -> None:
+        """Load every endpoint's deliveries from the log and start recording; delivering
+        starts when this replica leads (``lead``)."""
         for webhook in self._registry.active():
             endpoint = Endpoint(webhook)
             self._endpoints[webhook.webhook_id] = endpoint
-            now = self._clock.now()
             for delivery in await self._journal.load(webhook.webhook_id):
-                self._remember(endpoint, delivery)
-                if delivery.status is DeliveryStatus.PENDING:
-                    endpoint.backlog += 1
-                    resumed += 1
-                    self._schedule(endpoint, delivery, now)
-            self._trim(endpoint)
+                endpoint.remember(delivery)
+            endpoint.read_through = self._journal.positions.get(webhook.webhook_id, 0)
+            endpoint.trim(self._settings.history_per_endpoint)
         self._running = True
-        self._recorder = asyncio.create_task(self._record_loop(), name="webhook-recorder")
-        for endpoint in self._endpoints.values():
-            self._start_workers(endpoint)
-        log.info("webhooks_started", endpoints=len(self._endpoints), resumed=resumed)
+        self._recording = asyncio.create_task(self._recorder.run(), name="webhook-recorder")
+        log.info("webhooks_started", endpoints=len(self._endpoints))
+
+    async def lead(self) -> int:
+        """Start delivering: match what no leader matched yet, then resume every pending
+        delivery; the number resumed."""
+        lead = self._lead
+        if lead.leading or not self._running or self._stopped:
+            return 0
+        lead.epoch += 1
+        epoch = lead.epoch
+        lead.leading = True
+        upto = self._position()
+        try:
+            async with self._recorder.lock:
+                if epoch != lead.epoch:
+                    return 0
+                await self._recorder.catch_up(upto, tuple(self._endpoints.values()))
+                resumed = self._resume(epoch)
+        except BaseException:
+            if epoch == lead.epoch:
+                lead.leading = False
+                lead.epoch += 1
+            raise
+        log.info("webhooks_leading", endpoints=len(self._endpoints), resumed=resumed,
+                 caught_up=self._recorder.caught_up, matched_through=upto)
         return resumed
 
+    async def follow(self, timeout: float = 5.0) -> None:
+        """Stop delivering (another replica leads now, or shutdown): attempts in flight
+        get ``timeout`` to finish and be recorded, then are cancelled; pending deliveries
+        stay in the log for whoever leads next."""
+        lead = self._lead
+        if not lead.leading:
+            return
+        lead.leading = lead.delivering = False
+        lead.epoch += 1
+        self._recorder.forget_cursor()
+        tasks = [task for endpoint in self._endpoints.values() for task in endpoint.workers]
+        for endpoint in self._endpoints.values():
+            endpoint.wake.set()
+        await _finish(tasks, timeout)
+        for endpoint in self._endpoints.values():
+            endpoint.release()
+        log.info("webhooks_following")
+
     async def stop(self, timeout: float = 5.0) -> None:
-        """Let in-flight attempts finish (and be recorded) for up to ``timeout``,
-        then cancel; whatever is still pending resumes from the log next start."""
+        """Stop delivering, record what is queued for this replica alone, close."""
         if self._stopped:
             return
         self._stopped = True
-        if not self._running:
-            await self._transport.aclose()
-            return
+        await self.follow(timeout)
         self._running = False
-        tasks: list[asyncio.Task[None]] = []
-        if self._recorder is not None:
+        if self._recording is not None:
             try:
-                self._intake.put_nowait(_STOP)
+                self._recorder.intake.put_nowait(None)
             except asyncio.QueueFull:
-                self._recorder.cancel()
-            tasks.append(self._recorder)
-        for endpoint in self._endpoints.values():
-            endpoint.wake.set()
-            tasks.extend(endpoint.workers)
-        if tasks:
-            _done, late = await asyncio.wait(tasks, timeout=timeout)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-        await self._transport.aclose()
+                self._recording.cancel()
+            await _finish([self._recording], timeout)
+        await self._sender.aclose()
 
     # -- registry listener -------------------------------------------------------
 
@@ -172,8 +211,8 @@ class WebhookDispatcher:
             return
         endpoint = Endpoint(webhook)
         self._endpoints[webhook.webhook_id] = endpoint
-        if self._running:
-            self._start_workers(endpoint)
+        if self._lead.delivering:
+            self._start_workers(endpoint, self._lead.epoch)
 
     def webhook_removed(self, webhook: Webhook) -> None:
         endpoint = self._endpoints.pop(webhook.webhook_id, None)
@@ -187,28 +226,26 @@ class WebhookDispatcher:
     # -- the bus side: never awaits ----------------------------------------------
 
     def on_event(self, event: Any) -> None:
-        if not self._endpoints or isinstance(event, _SKIPPED_TYPES):
+        kind = type(event)
+        if kind in _FOLDED:
+            self._fold(event)
             return
+        if not self._endpoints or not self._running or kind in _SKIPPED_TYPES:
+            return
+        stored = kind in _STORED_TYPES
+        if stored and not self._lead.leading:
+            return  # the leader delivers it
         for published in self._public.map(event):
-            if published.event in NOT_BY_WEBHOOK:
-                continue
-            chains = (None if published.src_chain is None or published.dst_chain is None
-                      else (published.src_chain, published.dst_chain))
-            for endpoint in self._endpoints.values():
-                if endpoint.webhook.filters.matches(published.event, chains, published.maker):
-                    self._enqueue(endpoint, published)
+            for endpoint in match(published, tuple(self._endpoints.values())):
+                self._enqueue(endpoint, published, stored)
 
-    def _enqueue(self, endpoint: Endpoint, published: PublicEvent) -> None:
+    def _enqueue(self, endpoint: Endpoint, published: PublicEvent, stored: bool) -> None:
         self.stats.matched += 1
         if endpoint.backlog >= self._settings.max_pending_per_endpoint:
             self._drop(endpoint, published.event, "endpoint_backlog_full")
             return
-        try:
-            self._intake.put_nowait((endpoint, published))
-        except asyncio.QueueFull:
+        if not self._recorder.put(Matched(endpoint, published, stored, self._lead.epoch)):
             self._drop(endpoint, published.event, "intake_queue_full")
-            return
-        endpoint.backlog += 1
 
     def _drop(self, endpoint: Endpoint, event: str, reason: str) -> None:
         self.stats.dropped += 1
@@ -217,126 +254,93 @@ class WebhookDispatcher:
             log.warning("webhook_delivery_dropped", webhook_id=endpoint.webhook.webhook_id,
                         event_name=event, reason=reason, dropped=endpoint.dropped)
 
-    # -- recording ----------------------------------------------------------------
-
-    async def _record_loop(self) -> None:
-        while True:
-            first = await self._intake.get()
-            batch = [first]
-            while len(batch) < _RECORD_BATCH and not self._intake.empty():
-                batch.append(self._intake.get_nowait())
-            items = [item for item in batch if item is not None]
-            if items:
-                await self._record(items)
-            if _STOP in batch:
-                return
-
-    async def _record(self, items: list[tuple[Endpoint, PublicEvent]]) -> None:
-        now = self._clock.now()
-        fresh: list[tuple[Endpoint, Delivery]] = []
-        for endpoint, published in items:
-            if endpoint.closed:
-                continue
-            delivery_id = "dlv_" + secrets.token_hex(12)
-            body = msgspec.json.encode(Payload(
-                id=delivery_id, event=published.event, webhook_id=endpoint.webhook.webhook_id,
-                order_hash=published.order_hash, created_at=int(now),
-                data=msgspec.Raw(published.data)))
-            fresh.append((endpoint, Delivery(
-                webhook_id=endpoint.webhook.webhook_id, delivery_id=delivery_id,
-                event=published.event, order_hash=published.order_hash or "", body=body,
-                created_at=now, next_attempt_at=now)))
-        try:
-            await self._journal.created([delivery for _, delivery in fresh])
-        except Exception:
-            log.exception("webhook_deliveries_not_recorded", count=len(fresh))
-            for endpoint, delivery in fresh:
-                endpoint.backlog -= 1
-                self._drop(endpoint, delivery.event, "store_failed")
+    def _fold(self, event: Any) -> None:
+        """A record another replica committed, brought by the log follower."""
+        if isinstance(event, WebhookRegistered | WebhookDeleted):
+            self._registry.fold(event)
             return
-        for endpoint, delivery in fresh:
-            if endpoint.closed:
-                continue
-            self._remember(endpoint, delivery)
-            endpoint.ready.append(delivery)
-            endpoint.wake.set()
-            self._trim(endpoint)
+        endpoint = self._endpoints.get(event.webhook_id)
+        if endpoint is None:
+            return
+        position = self._position()
+        if position and position <= endpoint.read_through:
+            return  # read at startup already
+        endpoint.read_through = max(endpoint.read_through, position)
+        if isinstance(event, DeliveryCreated):
+            if event.delivery_id in endpoint.recent:
+                return
+            delivery = delivery_of(event)
+            endpoint.remember(delivery)
+            if self._lead.delivering:
+                endpoint.ready.append(delivery)
+                endpoint.wake.set()
+            endpoint.trim(self._settings.history_per_endpoint)
+            return
+        found = endpoint.recent.get(event.delivery_id)
+        if (found is not None and found.status is DeliveryStatus.PENDING
+                and event.attempt == len(found.attempts) + 1):
+            # On a leader: a deposed leader's last attempt; a queued copy is skipped.
+            endpoint.record(found, attempt_of(event), DeliveryStatus(event.outcome),
+                            event.next_attempt_at)
 
     # -- delivering ----------------------------------------------------------------
 
-    def _start_workers(self, endpoint: Endpoint) -> None:
+    def _resume(self, epoch: int) -> int:
+        """Hand every pending delivery to its endpoint's workers and start them."""
+        now = self._clock.now()
+        resumed = 0
+        for endpoint in self._endpoints.values():
+            for delivery in endpoint.recent.values():
+                if delivery.status is DeliveryStatus.PENDING:
+                    resumed += 1
+                    endpoint.schedule(delivery, now)
+            self._start_workers(endpoint, epoch)
+        self._lead.delivering = True
+        return resumed
+
+    def _start_workers(self, endpoint: Endpoint, epoch: int) -> None:
         for n in range(self._settings.endpoint_concurrency):
             endpoint.workers.append(asyncio.create_task(
-                self._work(endpoint), name=f"webhook-{endpoint.webhook.webhook_id}-{n}"))
+                self._work(endpoint, epoch), name=f"webhook-{endpoint.webhook.webhook_id}-{n}"))
         if endpoint.ready:
             endpoint.wake.set()
 
-    async def _work(self, endpoint: Endpoint) -> None:
-        while self._running and not endpoint.closed:
+    async def _work(self, endpoint: Endpoint, epoch: int) -> None:
+        while self._lead.epoch == epoch and not endpoint.closed:
             if not endpoint.ready:
                 endpoint.wake.clear()
                 await endpoint.wake.wait()
                 continue
-            await self._attempt(endpoint, endpoint.ready.popleft())
+            delivery = endpoint.ready.popleft()
+            if delivery.status is DeliveryStatus.PENDING:
+                await self._attempt(endpoint, delivery)
 
     async def _attempt(self, endpoint: Endpoint, delivery: Delivery) -> None:
-        webhook = endpoint.webhook
-        number = len(delivery.attempts) + 1
-        timestamp = int(self._clock.now())
-        headers = {
-            "Content-Type": "application/json",
-            "X-Relayer-Event": delivery.event,
-            "X-Relayer-Delivery": delivery.delivery_id,
-            "X-Relayer-Webhook": webhook.webhook_id,
-            "X-Relayer-Attempt": str(number),
-            SIGNATURE_HEADER: signature_header(webhook.secret, timestamp, delivery.body),
-        }
-        started = time.perf_counter()
-        status_code: int | None = None
-        try:
-            status_code = await self._transport.post(webhook.url, delivery.body, headers)
-            error = "" if 200 <= status_code < 300 else f"HTTP {status_code}"
-        except DeliveryFailed as exc:
-            error = exc.message
-        except Exception:
-            log.exception("webhook_attempt_crashed", webhook_id=webhook.webhook_id,
-                          delivery_id=delivery.delivery_id)
-            error = "internal error while sending"
-        attempt = Attempt(number=number, at=self._clock.now(),
-                          duration_ms=int((time.perf_counter() - started) * 1000),
-                          status_code=status_code, error=error)
+        outcome = await self._sender.send(endpoint.webhook, delivery)
         self.stats.attempts += 1
-        next_at: float | None = None
-        if not error:
-            outcome = DeliveryStatus.DELIVERED
-        elif self._policy.gives_up_after(number):
-            outcome = DeliveryStatus.FAILED
-        else:
-            outcome = DeliveryStatus.PENDING
-            next_at = attempt.at + self._policy.delay(number, self._rng)
         try:
-            await self._journal.attempted(delivery, attempt, outcome, next_at)
+            await self._journal.attempted(delivery, outcome.attempt, outcome.status,
+                                          outcome.next_attempt_at)
         except Exception:
             # The attempt still happened; without its record a restart retries it
             # (receivers deduplicate by X-Relayer-Delivery).
-            log.exception("webhook_attempt_not_recorded", webhook_id=webhook.webhook_id,
+            log.exception("webhook_attempt_not_recorded", webhook_id=endpoint.webhook.webhook_id,
                           delivery_id=delivery.delivery_id)
-        delivery.record(attempt, outcome, next_at)
-        self._finish(endpoint, delivery, outcome, error)
+        if delivery.status is not DeliveryStatus.PENDING:
+            return  # a former leader's record of the same attempt came in meanwhile
+        endpoint.record(delivery, outcome.attempt, outcome.status, outcome.next_attempt_at)
+        self._finish(endpoint, delivery, outcome.status, outcome.attempt.error)
 
     def _finish(self, endpoint: Endpoint, delivery: Delivery, outcome: DeliveryStatus,
                 error: str) -> None:
         webhook_id = endpoint.webhook.webhook_id
         if outcome is DeliveryStatus.PENDING:
             self.stats.retries_scheduled += 1
-            assert delivery.next_attempt_at is not None
-            heapq.heappush(endpoint.scheduled,
-                           (delivery.next_attempt_at, next(self._tiebreak), delivery))
+            endpoint.schedule(delivery, self._clock.now())
             log.info("webhook_attempt_failed", webhook_id=webhook_id,
                      delivery_id=delivery.delivery_id, attempt=len(delivery.attempts),
                      error=error, next_attempt_at=delivery.next_attempt_at)
             return
-        endpoint.backlog -= 1
         if outcome is DeliveryStatus.DELIVERED:
             self.stats.delivered += 1
         else:
@@ -344,29 +348,18 @@ class WebhookDispatcher:
             log.warning("webhook_delivery_failed", webhook_id=webhook_id,
                         delivery_id=delivery.delivery_id, attempts=len(delivery.attempts),
                         error=error)
-        self._trim(endpoint)
+        endpoint.trim(self._settings.history_per_endpoint)
 
     async def run_due(self) -> int:
-        """Move retries whose time has come to their endpoint's workers; how many moved."""
+        """Move retries whose time has come to their endpoint's workers; how many moved.
+        The leader also moves the cursor over a quiet stretch of the log."""
         now = self._clock.now()
         moved = 0
         for endpoint in self._endpoints.values():
-            count = 0
-            while endpoint.scheduled and endpoint.scheduled[0][0] <= now:
-                _, _, delivery = heapq.heappop(endpoint.scheduled)
-                endpoint.ready.append(delivery)
-                count += 1
-            if count:
-                endpoint.wake.set()
-                moved += count
+            moved += endpoint.due(now)
+        if self._endpoints:
+            await self._recorder.move_idle_cursor()
         return moved
-
-    def _schedule(self, endpoint: Endpoint, delivery: Delivery, now: float) -> None:
-        due = delivery.next_attempt_at if delivery.next_attempt_at is not None else now
-        if due <= now:
-            endpoint.ready.append(delivery)
-        else:
-            heapq.heappush(endpoint.scheduled, (due, next(self._tiebreak), delivery))
 
     # -- what the API reads ---------------------------------------------------------
 
@@ -386,19 +379,15 @@ class WebhookDispatcher:
             if status is None or delivery.status is status:
                 yield delivery
 
-    def _remember(self, endpoint: Endpoint, delivery: Delivery) -> None:
-        endpoint.seq += 1
-        delivery.seq = endpoint.seq
-        endpoint.recent[delivery.delivery_id] = delivery
 
-    def _trim(self, endpoint: Endpoint) -> None:
-        limit = self._settings.history_per_endpoint
-        excess = len(endpoint.recent) - limit
-        if excess <= limit // 4:
-            return
-        for delivery_id in [d.delivery_id for d in endpoint.recent.values()
-                            if d.status in TERMINAL][:excess]:
-            del endpoint.recent[delivery_id]
+async def _finish(tasks: list[asyncio.Task[None]], timeout: float) -> None:
+    """Wait up to ``timeout`` for ``tasks``, then cancel what is left."""
+    if not tasks:
+        return
+    _done, late = await asyncio.wait(tasks, timeout=timeout)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
 
 
 def parse_status(text: str | None) -> DeliveryStatus | None:

@@ -58,6 +58,8 @@ class Webhook:
     created_at: int
     secret: bytes
     """The HMAC key, in memory only (stored sealed)."""
+    since: int = 0
+    """Log position of the registration: only events committed after it are delivered."""
 
     def __repr__(self) -> str:
         return f"Webhook({self.webhook_id!r}, owner={self.owner!r}, url={self.url!r})"

@@ -2,13 +2,17 @@
 
 A registration or deletion is one record appended to the index stream; the
 in-memory map changes only after the append returns, so an API answer always
-describes what is durably stored. ``rebuild`` replays the stream at startup.
+describes what is durably stored. ``rebuild`` replays the stream at startup;
+``fold`` applies what other replicas append to it later (they reach this one
+through the log follower, in commit order), so every replica knows every
+endpoint at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from typing import Protocol
 
 import structlog
@@ -34,8 +38,13 @@ class RegistryListener(Protocol):
 
 class WebhookRegistry:
     def __init__(self, *, store: EventStore, box: SecretBox, clock: Clock,
-                 max_per_key: int) -> None:
+                 max_per_key: int, position: Callable[[], int] | None = None) -> None:
+        """``position``: the log position of the record being applied when ``fold`` is
+        called (the fan-out's), so a record the rebuild already read is not applied twice."""
         self._store = store
+        self._position = position or (lambda: 0)
+        self._read_through = 0
+        """Position of the newest index record applied (by rebuild, an append or fold)."""
         self._box = box
         self._clock = clock
         self._max_per_key = max_per_key
@@ -72,11 +81,34 @@ class WebhookRegistry:
         for record in records:
             event = from_record(record)
             if isinstance(event, WebhookRegistered):
-                self._webhooks[event.webhook_id] = self._open(event)
+                self._webhooks[event.webhook_id] = self._open(event, record.position)
             elif isinstance(event, WebhookDeleted):
                 self._webhooks.pop(event.webhook_id, None)
             self._version = record.version
+            self._read_through = max(self._read_through, record.position)
         return len(records)
+
+    def fold(self, event: WebhookRegistered | WebhookDeleted) -> None:
+        """Apply an index record another replica committed (from the log follower)."""
+        position = self._position()
+        if position and position <= self._read_through:
+            return  # the rebuild read it already
+        self._read_through = max(self._read_through, position)
+        self._version += 1
+        if isinstance(event, WebhookRegistered):
+            if event.webhook_id in self._webhooks:
+                return
+            webhook = self._open(event, position)
+            self._webhooks[event.webhook_id] = webhook
+            log.info("webhook_registered_elsewhere", webhook_id=event.webhook_id)
+            for listener in self._listeners:
+                listener.webhook_added(webhook)
+            return
+        gone = self._webhooks.pop(event.webhook_id, None)
+        if gone is not None:
+            log.info("webhook_deleted_elsewhere", webhook_id=event.webhook_id)
+            for listener in self._listeners:
+                listener.webhook_removed(gone)
 
     async def register(self, owner: str, registration: Registration) -> tuple[Webhook, str]:
         """Store a new endpoint; the webhook and its signing secret (to show once)."""
@@ -94,10 +126,11 @@ class WebhookRegistry:
                 makers=tuple(sorted(filters.makers)), description=registration.description,
                 sealed_secret=self._box.seal(secret.encode(), context=webhook_id),
                 key_version=self._box.fingerprint, created_at=int(self._clock.now()))
-            await self._append(event)
+            position = await self._append(event)
             webhook = Webhook(webhook_id=webhook_id, owner=owner, url=registration.url,
                               filters=filters, description=registration.description,
-                              created_at=event.created_at, secret=secret.encode())
+                              created_at=event.created_at, secret=secret.encode(),
+                              since=position)
             self._webhooks[webhook_id] = webhook
         log.info("webhook_registered", webhook_id=webhook_id, owner=owner,
                  events=len(filters.events))
@@ -116,10 +149,12 @@ class WebhookRegistry:
             listener.webhook_removed(webhook)
         return webhook
 
-    async def _append(self, event: WebhookRegistered | WebhookDeleted) -> None:
+    async def _append(self, event: WebhookRegistered | WebhookDeleted) -> int:
+        """Append to the index stream; the record's log position."""
         version = self._version + 1
         try:
-            await self._store.append([to_record(event, version=version, stream=INDEX_STREAM)])
+            (written,) = await self._store.append(
+                [to_record(event, version=version, stream=INDEX_STREAM)])
         except VersionConflict as exc:
             # Another process wrote the index: nothing of ours was stored. Catch up so
             # the client's retry succeeds.
@@ -127,6 +162,8 @@ class WebhookRegistry:
             raise ConflictError("webhooks changed concurrently; retry",
                                 code="CONCURRENT_UPDATE") from exc
         self._version = version
+        self._read_through = max(self._read_through, written.position)
+        return written.position
 
     async def _refresh(self) -> None:
         before = dict(self._webhooks)
@@ -140,11 +177,12 @@ class WebhookRegistry:
                 for listener in self._listeners:
                     listener.webhook_added(webhook)
 
-    def _open(self, event: WebhookRegistered) -> Webhook:
+    def _open(self, event: WebhookRegistered, position: int) -> Webhook:
         secret = self._box.open(event.sealed_secret, context=event.webhook_id,
                                 fingerprint=event.key_version)
         return Webhook(
             webhook_id=event.webhook_id, owner=event.owner, url=event.url,
             filters=Filters(frozenset(event.events), frozenset(event.chains),
                             frozenset(event.makers)),
-            description=event.description, created_at=event.created_at, secret=secret)
+            description=event.description, created_at=event.created_at, secret=secret,
+            since=position)

@@ -1,4 +1,8 @@
-"""The webhooks part as ``create_app`` wires it: registry, rules, dispatcher and their lifecycle."""
+"""The webhooks part as ``create_app`` wires it: registry, rules, dispatcher and their lifecycle.
+
+``start`` runs on every replica (registrations and the record of deliveries,
+for the API); ``delivering`` is a leader duty: only the leader sends.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from relayer.config import Settings
 from relayer.events.bus import EventBus
 from relayer.events.public import PublicEvents
 from relayer.store.base import EventStore
+from relayer.webhooks.catchup import Catchup
 from relayer.webhooks.dispatcher import WebhookDispatcher
 from relayer.webhooks.journal import DeliveryJournal
 from relayer.webhooks.registry import WebhookRegistry
@@ -27,7 +32,10 @@ log = structlog.get_logger(__name__)
 class Webhooks:
     def __init__(self, *, settings: Settings, store: EventStore, clock: Clock,
                  chains: ChainRegistry, public: PublicEvents,
-                 transport: Transport | None = None, rng: random.Random | None = None) -> None:
+                 transport: Transport | None = None, rng: random.Random | None = None,
+                 position: Callable[[], int] | None = None) -> None:
+        """``position``: the log position of what this replica has applied and published
+        (``WebhookDispatcher``); without it no catch-up happens on taking the lead."""
         hooks = settings.webhooks
         self._settings = settings
         self._store = store
@@ -35,6 +43,7 @@ class Webhooks:
         self._transport = transport
         self._rng = rng
         self._public = public
+        self._position = position
         self.rules = RegistrationRules(hooks, chains)
         self._registry: WebhookRegistry | None = None
         self._dispatcher: WebhookDispatcher | None = None
@@ -58,16 +67,22 @@ class Webhooks:
         key = load_key(hooks.secret_key, hooks.secret_key_file,
                        str(Path(self._settings.data_dir)))
         registry = WebhookRegistry(store=self._store, box=SecretBox(key), clock=self._clock,
-                                   max_per_key=hooks.max_per_key)
+                                   max_per_key=hooks.max_per_key, position=self._position)
         await registry.rebuild()
         transport = self._transport or HttpxTransport(timeout=hooks.timeout_seconds,
                                                       ca_file=hooks.ca_file)
         dispatcher = WebhookDispatcher(
             registry=registry, journal=DeliveryJournal(self._store), transport=transport,
-            public=self._public, clock=self._clock, settings=hooks, rng=self._rng)
+            public=self._public, clock=self._clock, settings=hooks, rng=self._rng,
+            catchup=Catchup(store=self._store, public=self._public), position=self._position)
         self._registry, self._dispatcher = registry, dispatcher
         await dispatcher.start()
         self._unsubscribe = bus.subscribe(None, dispatcher.on_event)
+
+    @property
+    def delivering(self) -> Delivering:
+        """The leader duty: this replica sends deliveries while it leads."""
+        return Delivering(self)
 
     async def stop(self, timeout: float = 5.0) -> None:
         if self._unsubscribe is not None:
@@ -78,3 +93,16 @@ class Webhooks:
 
     async def run_due(self) -> int:
         return await self.dispatcher.run_due()
+
+
+class Delivering:
+    """``Duties`` of the leader (``relayer.store.leader``): deliver while leading."""
+
+    def __init__(self, webhooks: Webhooks) -> None:
+        self._webhooks = webhooks
+
+    async def start(self) -> None:
+        await self._webhooks.dispatcher.lead()
+
+    async def stop(self) -> None:
+        await self._webhooks.dispatcher.follow()

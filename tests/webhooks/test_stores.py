@@ -124,6 +124,8 @@ async def test_restart_resumes_a_retry_on_each_backend(
     async with running(settings, clock, keys) as relayer:
         (resumed,) = await relayer.deliveries(webhook_id)
         assert resumed == pending
+        # On PostgreSQL only the leader delivers, once it holds the advisory lock.
+        await until(lambda: relayer.webhooks.dispatcher.delivering)
         clock.set(pending["next_attempt_at"])
         assert await relayer.webhooks.run_due() == 1
         await until(lambda: relayer.webhooks.dispatcher.stats.delivered == 1)
