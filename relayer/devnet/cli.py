@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -20,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from relayer.devnet.scenario_kit import Report, Scene
-from relayer.log_setup import configure_logging
 from relayer.devnet.scenarios import SCENARIOS, describe, run_scenario
 from relayer.devnet.stack import DEVNET_DIR, Devnet, DevnetOptions, forget_earlier_run
+from relayer.log_setup import configure_logging
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +44,10 @@ def main(*, config: str | None, port: int | None, scenario: str | None, as_json:
         print(f"relayer devnet: unknown scenario {scenario!r}; known: "
               f"{', '.join(SCENARIOS)}", file=sys.stderr)
         return 2
-    # Logs go to stderr; with --json, stdout holds nothing but the report.
-    configure_logging(format="console", level="warning" if as_json or scenario else "info")
+    # Logs go to stderr; with --json, stdout holds nothing but the report. The ogmios
+    # client warns about every reply its models do not know; the wallets handle those.
+    configure_logging(format="console", level="info")
+    logging.getLogger("ogmios").setLevel(logging.ERROR)
     ports = Ports()
     options = DevnetOptions(
         directory=Path(directory) if directory else DEVNET_DIR,

@@ -66,8 +66,10 @@ class SwapReport:
     fills: list[dict[str, Any]] = field(default_factory=list)
     moved: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per party and ``chain:asset``: the balance change measured."""
+    secret_hashes: list[str] = field(default_factory=list)
+    """Public: lets a log audit find any secret that leaked (tests/e2e)."""
     timings: dict[str, float] = field(default_factory=dict)
-    """Seconds after submission."""
+    """Seconds after the scenario started."""
     reasons_seen: list[str] = field(default_factory=list)
 
 
@@ -185,7 +187,9 @@ class Scene:
 
     async def submit(self, spec: SwapSpec) -> MakerOrder:
         order = await self.maker.submit(spec)
-        self.report.swaps.append(SwapReport(order.order_hash, spec.direction))
+        self.report.swaps.append(SwapReport(
+            order.order_hash, spec.direction,
+            secret_hashes=["0x" + h.hex() for h in order.secrets.hashes]))
         return order
 
     def swap_report(self, order: MakerOrder) -> SwapReport:
@@ -246,16 +250,19 @@ class Balances:
         self._parties = parties
         self._before: dict[tuple[str, str], int] = {}
 
-    async def _read(self) -> dict[tuple[str, str], int]:
+    async def _read(self, only: str | None = None) -> dict[tuple[str, str], int]:
         values = {}
         for party, entries in self._parties.items():
+            if only is not None and party != only:
+                continue
             for wallet, asset, address in entries:
                 key = (party, f"{wallet.chain}:{asset}")
                 values[key] = await wallet.balance(asset, address)
         return values
 
-    async def snapshot(self) -> None:
-        self._before = await self._read()
+    async def snapshot(self, party: str | None = None) -> None:
+        """Take the starting balances (of ``party`` only: the others stay)."""
+        self._before.update(await self._read(party))
 
     async def moved(self) -> dict[str, dict[str, int]]:
         after = await self._read()

@@ -55,6 +55,7 @@ async def partial_fill(scene: Scene) -> None:
     ledger = _Ledger(scene, spec.src_chain, spec.dst_chain, spec.receiver, ["alpha", "beta"])
     await ledger.snapshot()
     order = await scene.submit(spec)
+    await ledger.submitted()
     scene.spawn(scene.maker.keep_revealing([order]))
 
     async def first_fill_seen() -> bool:
@@ -168,6 +169,7 @@ async def relayer_restart(scene: Scene) -> None:
     ledger = _Ledger(scene, spec.src_chain, spec.dst_chain, spec.receiver, ["alpha"])
     await ledger.snapshot()
     order = await scene.submit(spec)
+    await ledger.submitted()
     await scene.until_fills(order, "the source escrow indexed", bool, timeout=SWAP_TIMEOUT)
     scene.devnet.kill_relayer()
     killed_at = time.monotonic()
@@ -222,6 +224,7 @@ async def _honest_swap(scene: Scene, direction: str, resolvers: dict[str, Resolv
     ledger = _Ledger(scene, spec.src_chain, spec.dst_chain, spec.receiver, list(resolvers))
     await ledger.snapshot()
     order = await scene.submit(spec)
+    await ledger.submitted()
     if not custody:
         scene.spawn(scene.maker.keep_revealing([order]))
     await scene.until_fills(order, "the swap settled", all_in({SETTLED}),
@@ -300,6 +303,13 @@ class _Ledger:
     async def snapshot(self) -> None:
         await self._balances.snapshot()
 
+    async def submitted(self) -> None:
+        """A Cardano maker's funds leave at the lock, before the order is submitted:
+        from here on its balance must not move (the relayer checked the lock holds
+        exactly the making amount)."""
+        if self._src == "cardano":
+            await self._balances.snapshot("maker")
+
     async def verify(self, order: MakerOrder, resolvers: dict[str, Resolver]) -> None:
         moved = await self._balances.moved()
         scene = self._scene
@@ -308,8 +318,8 @@ class _Ledger:
         dst_key = f"{self._dst}:{self._taker_asset}"
         expected: dict[str, dict[str, int]] = {name: {k: 0 for k in moved[name]}
                                                for name in moved}
-        # A Cardano maker's funds left at the lock, before the snapshot; an Ethereum
-        # maker's move at the fill.
+        # An Ethereum maker's funds move at the fill; a Cardano maker's at the lock
+        # (see ``submitted``).
         making = order.spec.making_amount
         expected["maker"][src_key] = -making if self._src == "ethereum" else 0
         for name, resolver in resolvers.items():

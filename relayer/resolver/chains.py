@@ -24,7 +24,8 @@ class Sent:
 
     tx_id: str
     fee: int
-    """What the sender paid for it in the chain's native unit (wei, lovelace)."""
+    """What the sender paid in the chain's native unit (wei, lovelace): for an action
+    that needed more than one transaction (an ERC-20 approval first), all of them."""
     block_time: int
     """The including block's time, POSIX seconds."""
 

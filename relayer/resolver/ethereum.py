@@ -17,6 +17,7 @@ import asyncio
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -135,14 +136,18 @@ class EthereumWallet:
             return await self._handle(mined, EscrowRole.DST)
         # One at a time from the allowance check to the escrow: a concurrent approve
         # would overwrite the allowance this escrow is about to use.
+        approve_fee = 0
         async with self._allowance_lock:
             allowance = await self._tx.call(
                 token, self._encode(self._token_abi, "allowance", self.address, self._factory))
             if int.from_bytes(allowance[:32], "big") < terms.amount:
-                await self.approve(token, terms.amount)
+                approve_fee = (await self.approve(token, terms.amount)).fee
             mined = await self._tx.send(self._factory, data, value=terms.safety_deposit,
                                         what="createDstEscrow")
-        return await self._handle(mined, EscrowRole.DST)
+        handle = await self._handle(mined, EscrowRole.DST)
+        # The handle's fee is what creating the escrow cost, the approval included.
+        return replace(handle, created=replace(handle.created,
+                                               fee=handle.created.fee + approve_fee))
 
     async def withdraw(self, escrow: EscrowHandle, secret: bytes, *,
                        public: bool = False) -> Sent:

@@ -41,6 +41,7 @@ from relayer.events.settlement import (
     fill_stream,
 )
 from relayer.events.types import OrderStatusChanged
+from relayer.orders.book import Fill as BookFill
 from relayer.orders.book import OrderBook, OrderEntry
 from relayer.orders.merkle import secret_index
 from relayer.orders.model import SignedOrder
@@ -225,6 +226,8 @@ class Coordinator:
             if fill.status not in TERMINAL and fill.status is not FillStatus.REVERTED:
                 fill.src = fill.dst = None
                 await self._record(fill, FillStatus.REVERTED, (), now)
+        _show_fills(entry, [(s, self._fills[f"{s.chain}:{s.escrow}"].secret_index)
+                            for s in sources])
         await self._update_order(entry, sources)
         return [self._fills[f] for f in sorted(self._by_order.get(order_hash, set()))]
 
@@ -475,6 +478,17 @@ class Coordinator:
         if target is None or entry.status is target or target not in TRANSITIONS[entry.status]:
             return
         await self._transition_order(entry.order_hash, target, reason="escrows_final")
+
+
+def _show_fills(entry: OrderEntry, sources: list[tuple[EscrowState, int]]) -> None:
+    """The order's fills as the API lists them: every source escrow on chain (final or
+    not), so resolvers know what remains and which secret index the next fill uses."""
+    fills = [BookFill(making_amount=src.immutables.amount,
+                      taking_amount=src.complement.amount if src.complement else 0,
+                      secret_index=index) for src, index in sources]
+    if fills != entry.fills:
+        entry.fills = fills
+        entry.render_cache.clear()
 
 
 def _released_elsewhere(event: SecretReleased | None, fill_id: str) -> bool:

@@ -148,10 +148,19 @@ async def test_rollback_of_the_destination_moves_the_fill_back(h: Harness) -> No
     await h.chain(dst)
     (fill,) = h.coordinator.fills(h.order_hash)
     assert fill.status is FillStatus.VERIFIED
+    # The order lists the fill as soon as its source escrow is seen (resolvers compute
+    # the next fill's secret index from it), not once it is final.
+    entry = h.book.get(h.order_hash)
+    assert entry is not None
+    assert [(f.making_amount, f.secret_index) for f in entry.fills] == [
+        (src.immutables.amount, 0)]
+    assert entry.fills[0].taking_amount == src.complement.amount > 0
     await h.chain(h.reverted(dst))
     assert fill.status is FillStatus.SRC_SEEN
     await h.chain(h.reverted(src))
     assert fill.status is FillStatus.REVERTED
+    entry = h.book.get(h.order_hash)
+    assert entry is not None and entry.filled_making_amount == 0
     h.confirm(10)
     h.clock.advance(30)
     await h.coordinator.tick()

@@ -1,0 +1,97 @@
+"""``relayer devnet --scenario NAME --json`` for every scenario, run the way the README
+tells a new user to: a child process on the real devnet (anvil, the Cardano simulator,
+``relayer serve``), its JSON report read back. Each scenario's report holds its own
+checks (exact balances, reasons, refunds, a secret released once); here every one of
+them must hold, and a few are named again so a scenario cannot pass by checking less.
+
+The same runs audit the logs: no line of the relayer's log or of the scenario's own
+output (the reference resolvers and the maker run in it) may hold a maker's secret,
+found as any 32-byte hex string whose keccak-256 is one of the orders' secret hashes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from relayer.devnet.process import free_port
+from relayer.signing.keccak import keccak256
+
+REQUIRED = ("eth-to-ada", "ada-to-eth", "partial-fill", "bad-dst-escrow", "resolver-vanishes")
+HEX32 = re.compile(r"(?:0x)?([0-9a-fA-F]{64})")
+EXPECTED_CHECKS = {
+    "eth-to-ada": {"receiver got the promised amount", "maker paid exactly the making amount",
+                   "alpha: balances exact (amounts, deposits back, fees)", "order filled"},
+    "ada-to-eth": {"receiver got the promised amount", "maker paid exactly the making amount",
+                   "alpha: balances exact (amounts, deposits back, fees)", "order filled"},
+    "partial-fill": {"three fills", "two resolvers filled",
+                     "alpha: balances exact (amounts, deposits back, fees)",
+                     "beta: balances exact (amounts, deposits back, fees)", "order filled"},
+    "bad-dst-escrow": {f"{case}: {what}" for case in (
+        "wrong amount", "wrong receiver", "wrong hashlock", "late cancellation")
+        for what in ("secret withheld", "maker refunded in full", "no secret ever released")},
+    "resolver-vanishes": {"public cancel by another resolver", "maker refunded in full",
+                          "canceller earned the safety deposit"},
+    "relayer-restart": {"secret released once, and the right one",
+                        "alpha: balances exact (amounts, deposits back, fees)"},
+}
+
+
+def run_devnet(*args: str, directory: Path | None = None,
+               timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "relayer", "devnet", *args]
+    if directory is not None:
+        command += ["--dir", str(directory), "--port", str(free_port()),
+                    "--anvil-port", str(free_port()), "--ogmios-port", str(free_port())]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def test_list_scenarios_names_every_acceptance_case() -> None:
+    listed = run_devnet("--list-scenarios")
+    assert listed.returncode == 0, listed.stderr
+    names = [line.split("\t")[0] for line in listed.stdout.splitlines()]
+    assert set(REQUIRED) <= set(names)
+    assert all("\t" in line and line.split("\t")[1] for line in listed.stdout.splitlines())
+
+
+def test_an_unknown_scenario_is_refused() -> None:
+    result = run_devnet("--scenario", "no-such-thing")
+    assert result.returncode == 2
+    assert "unknown scenario" in result.stderr
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_CHECKS))
+def test_scenario(name: str, tmp_path: Path) -> None:
+    result = run_devnet("--scenario", name, "--json", directory=tmp_path)
+    report: dict[str, Any] = json.loads(result.stdout)
+    failed = [c for c in report["checks"] if not c["ok"]]
+    assert report["error"] is None, (report["error"], result.stderr[-3000:])
+    assert not failed, failed
+    assert report["ok"] and result.returncode == 0
+    names = {c["name"] for c in report["checks"]}
+    assert EXPECTED_CHECKS[name] <= names, EXPECTED_CHECKS[name] - names
+    assert report["swaps"] and all(s["order_hash"].startswith("0x") for s in report["swaps"])
+    _assert_no_secret_logged(report, [tmp_path / "relayer.log"], result.stderr)
+
+
+def _assert_no_secret_logged(report: dict[str, Any], files: list[Path], output: str) -> None:
+    hashes = {h.lower() for swap in report["swaps"] for h in swap["secret_hashes"]}
+    assert hashes
+    lines = output.splitlines()
+    for file in files:
+        text = file.read_text()
+        assert text.strip(), f"{file} is empty: nothing was audited"
+        lines += text.splitlines()
+    candidates = 0
+    for line in lines:
+        for match in HEX32.finditer(line):
+            candidates += 1
+            digest = "0x" + keccak256(bytes.fromhex(match.group(1))).hex()
+            assert digest not in hashes, f"a secret is in a log line: {line[:200]}"
+    assert candidates, "no 32-byte value in any log line: the audit saw nothing"
