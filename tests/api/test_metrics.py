@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from relayer.api.app import create_app
 from relayer.chains.status import ChainStatus
 from relayer.clock import FakeClock
-from relayer.metrics import Metrics, NoWebSocketStats
+from relayer.metrics import Metrics, NoWebSocketStats, ReplicaReading
 from relayer.orders.wire import AuctionWire
 from relayer.settlement.policy import Withheld
 from tests.factories import NOW, make_settings, submission, to_json
@@ -209,3 +209,36 @@ def test_each_app_has_its_own_registry() -> None:
     first.decayer_ticks.inc()
     assert "relayer_decayer_ticks_total 1.0" in first.render().decode()
     assert "relayer_decayer_ticks_total 0.0" in second.render().decode()
+
+
+async def test_replica_series_of_a_sole_replica(client: httpx.AsyncClient,
+                                                app: Starlette) -> None:
+    assert (await client.post("/api/orders", content=to_json(submission()),
+                              headers=JSON)).status_code == 201
+    _, found = await scrape(client)
+    relayer = app.state.relayer
+    assert value(found, "relayer_replica_leader") == 1
+    assert value(found, "relayer_replica_elections_total") == 1
+    assert value(found, "relayer_fanout_lag_events") == 0
+    assert value(found, "relayer_fanout_applied_position") == relayer.desk.position >= 1
+    assert value(found, "relayer_store_schema_version") == relayer.store.schema_version >= 1
+
+
+class FollowerReading:
+    def reading(self) -> ReplicaReading:
+        return ReplicaReading(leader=False, elections=2, schema_version=3, log_head=40,
+                              applied=33)
+
+
+def test_replica_series_of_a_follower_behind_the_log() -> None:
+    metrics = Metrics()
+    default = samples(metrics.render().decode())
+    assert value(default, "relayer_replica_leader") == 1, "unwired: a sole leader"
+    assert value(default, "relayer_fanout_lag_events") == 0
+    metrics.watch_replica(FollowerReading())
+    found = samples(metrics.render().decode())
+    assert value(found, "relayer_replica_leader") == 0
+    assert value(found, "relayer_replica_elections_total") == 2
+    assert value(found, "relayer_fanout_lag_events") == 7
+    assert value(found, "relayer_fanout_applied_position") == 33
+    assert value(found, "relayer_store_schema_version") == 3

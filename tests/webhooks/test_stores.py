@@ -12,7 +12,7 @@ import pytest
 from relayer.clock import FakeClock
 from relayer.errors import ConflictError
 from relayer.store import EventStore, open_store
-from relayer.webhooks.journal import DeliveryJournal
+from relayer.webhooks.journal import DeliveryJournal, LostLead, MatchedCursor
 from relayer.webhooks.model import Attempt, Delivery, DeliveryStatus, Filters
 from relayer.webhooks.registry import WebhookRegistry
 from relayer.webhooks.sealing import SecretBox
@@ -133,3 +133,16 @@ async def test_restart_resumes_a_retry_on_each_backend(
         assert done["status"] == "delivered"
     bodies: list[Any] = [r.body for r in receiver.on("/r")]
     assert len(bodies) == 2 and bodies[0] == bodies[1]
+
+
+async def test_the_matched_cursor_fences_a_deposed_leader(store: EventStore) -> None:
+    old, new = DeliveryJournal(store), DeliveryJournal(store)
+    assert await old.cursor() is None
+    stale = MatchedCursor(position=0, version=0)
+    await new.advance(stale.advanced(5))  # the new leader moves it first
+    with pytest.raises(LostLead):
+        await old.created([delivery("wh_1", 1)], cursor=stale.advanced(7))
+    assert await old.cursor() == MatchedCursor(position=5, version=1)
+    assert await store.read_stream("webhook:wh_1") == [], "nothing of the refused batch"
+    await new.created([delivery("wh_1", 2)], cursor=MatchedCursor(5, 1).advanced(9))
+    assert await new.cursor() == MatchedCursor(position=9, version=2)
