@@ -31,6 +31,7 @@ from relayer.resolver.client import RelayerClient
 from relayer.settlement.custody import seal_secret
 
 log = structlog.get_logger(__name__)
+UNLIMITED = 2**256 - 1
 
 
 class EthereumMakerWallet(Protocol):
@@ -96,6 +97,7 @@ class DemoMaker:
         self._evm = evm
         self._cardano_key = cardano_key
         self._cardano = cardano
+        self._approved: set[str] = set()
 
     def address(self, chain: str) -> str:
         return self._evm.address if chain == "ethereum" else self._cardano.address
@@ -125,8 +127,11 @@ class DemoMaker:
                 key_id=key_id,
                 sealed_secrets=["0x" + seal_secret(key_id, s).hex() for s in secrets.secrets]))
         signed = submission_from_wire(order_hash, submission)
-        if spec.src_chain == "ethereum":
-            await self._evm.approve(order.maker_asset, spec.making_amount)
+        if spec.src_chain == "ethereum" and order.maker_asset not in self._approved:
+            # Once per token, for every order to come (as wallets do): approving each
+            # order's amount would replace the allowance the open orders still need.
+            await self._evm.approve(order.maker_asset, UNLIMITED)
+            self._approved.add(order.maker_asset)
         else:
             utxo = await self._cardano.lock_order(signed, self._chains)
             submission = msgspec.structs.replace(

@@ -116,6 +116,7 @@ class Scene:
         self.resolvers: dict[str, Resolver] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._wallets: list[ChainWallet] = [self.eth_maker, self.ada_maker]
+        self._clients: list[RelayerClient] = []
         self.started = time.monotonic()
 
     # ------------------------------------------------------------------ parties
@@ -134,7 +135,9 @@ class Scene:
         pricer = Pricer(list(settings.rates), settings.costs,
                         parts_per_fill=(settings.parts_per_fill if parts_per_fill is None
                                         else parts_per_fill))
-        resolver = Resolver(name=name, client=RelayerClient(self.devnet.relayer_url),
+        client = RelayerClient(self.devnet.relayer_url, api_key=settings.api_key)
+        self._clients.append(client)
+        resolver = Resolver(name=name, client=client,
                             wallets=wallets, pricer=pricer,
                             timing=ResolverTiming(poll_seconds=0.25, retry_seconds=0.5,
                                                   cancel_margin_seconds=15,
@@ -152,7 +155,8 @@ class Scene:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for wallet in self._wallets:
             await wallet.close()
-        await self.client.close()
+        for client in (*self._clients, self.client):
+            await client.close()
 
     # ------------------------------------------------------------------ orders
 

@@ -38,6 +38,7 @@ from relayer.devnet.process import RelayerProcess
 from relayer.resolver.cardano import CardanoWallet
 from relayer.resolver.cardano_tx import ScriptRefs
 from relayer.resolver.ethereum import EthereumWallet
+from relayer.security.keys import generate_key, parse_scopes
 
 log = structlog.get_logger(__name__)
 
@@ -140,6 +141,7 @@ class Devnet:
         (self.dir / "keys").mkdir(mode=0o700, exist_ok=True)
         self._start_chains()
         await self._fund()
+        self._write_api_keys()
         self._write_relayer_config()
         for name in RESOLVERS:
             self._write_resolver_config(name)
@@ -216,6 +218,24 @@ class Devnet:
         finally:
             await owner.close()
 
+    def api_key(self, party: str) -> str:
+        """The API key of ``party`` (a resolver, or ``watcher``: read and secrets)."""
+        return (self.dir / "keys" / f"{party}.api").read_text().strip()
+
+    def _write_api_keys(self) -> None:
+        """An API key per resolver and one for watchers (benchmarks, tests), each with the
+        read and secrets scopes; the relayer stores only their digests."""
+        lines = []
+        for party in (*RESOLVERS, "watcher"):
+            new = generate_key(parse_scopes("read,secrets"), note=f"devnet {party}")
+            path = self.dir / "keys" / f"{party}.api"
+            path.write_text(new.api_key + "\n")
+            os.chmod(path, 0o600)
+            lines.append(new.stored.to_line())
+        keys_file = self.dir / "api-keys"
+        keys_file.write_text("\n".join(lines) + "\n")
+        os.chmod(keys_file, 0o600)
+
     def _write_relayer_config(self) -> None:
         base = {}
         if self.options.config_file:
@@ -227,6 +247,11 @@ class Devnet:
             "data_dir": str(self.dir / "relayer"),
             "server": {**base.get("server", {}), "port": self.options.relayer_port},
             "log": {"format": "json", "level": "info"},
+            "security": {**base.get("security", {}),
+                         "api_keys_file": str(self.dir / "api-keys"),
+                         # Every party of the devnet calls from 127.0.0.1: the per-IP
+                         # limit is for strangers, not for the maker and its wallets.
+                         "rate_limit": {"per_ip_rate": 1000.0, "per_ip_burst": 2000}},
             "chains": {
                 "ethereum": {**base.get("chains", {}).get("ethereum", {}),
                              "rpc_urls": [self.rpc_url], "follow": True,
@@ -262,6 +287,7 @@ class Devnet:
         config = {
             "name": name,
             "relayer_url": self.relayer_url,
+            "api_key_file": f"keys/{name}.api",
             "parts_per_fill": self.options.parts_per_fill,
             "poll_seconds": 0.25,
             "chains_config": "relayer.toml",

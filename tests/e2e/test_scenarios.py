@@ -35,7 +35,8 @@ EXPECTED_CHECKS = {
                      "beta: balances exact (amounts, deposits back, fees)", "order filled"},
     "bad-dst-escrow": {f"{case}: {what}" for case in (
         "wrong amount", "wrong receiver", "wrong hashlock", "late cancellation")
-        for what in ("secret withheld", "maker refunded in full", "no secret ever released")},
+        for what in ("secret withheld", "no secret ever released")}
+    | {"maker refunded in full"},
     "resolver-vanishes": {"public cancel by another resolver", "maker refunded in full",
                           "canceller earned the safety deposit"},
     "relayer-restart": {"secret released once, and the right one",
