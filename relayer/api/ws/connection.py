@@ -1,7 +1,9 @@
 """One WebSocket client: a bounded send queue drained by its own writer.
 
 The hub never awaits a client's socket. A message to a client whose socket
-takes data is written at once; while a socket is blocked, messages wait in the
+takes data is written at once: as a frame built once for all its recipients,
+straight to the socket when the server offers that (``relayer.api.ws.framing``),
+else through the ASGI ``send``. While a socket is blocked, messages wait in the
 client's bounded queue and a writer task sends them when it drains. A client
 whose queue overflows is closed with 1013 at once, so its backlog never grows
 and never slows the fan-out to the others.
@@ -19,6 +21,7 @@ from typing import Any
 
 from starlette.types import Send
 
+from relayer.api.ws.framing import WriteFrame, text_frame
 from relayer.security.principal import Principal
 
 
@@ -30,6 +33,8 @@ class Counters:
     rejected: int = 0
     """Handshakes refused: too many connections or a bad API key."""
     messages_sent: int = 0
+    frames_written: int = 0
+    """Of ``messages_sent``, those written straight to the socket as shared frames."""
     slow_closed: int = 0
     """Clients closed with 1013 because they did not keep up."""
     oversized_closed: int = 0
@@ -37,16 +42,18 @@ class Counters:
 
 
 class Connection:
-    __slots__ = ("id", "principal", "subscriptions", "_send", "_queue", "_limit", "_writer",
-                 "_counters", "sending_since", "close_code", "close_reason", "finished",
-                 "sent")
+    __slots__ = ("id", "principal", "subscriptions", "_send", "_write_frame", "_queue",
+                 "_limit", "_writer", "_counters", "sending_since", "close_code",
+                 "close_reason", "finished", "sent")
 
     def __init__(self, conn_id: int, send: Send, *, queue_limit: int, counters: Counters,
-                 principal: Principal | None) -> None:
+                 principal: Principal | None, write_frame: WriteFrame | None = None) -> None:
         self.id = conn_id
         self.principal = principal
         self.subscriptions: set[str] = set()
         self._send = send
+        self._write_frame = write_frame
+        """Writes a whole frame to the socket if it takes data now (``None``: ASGI only)."""
         self._queue: deque[str] = deque()
         self._limit = queue_limit
         self._writer: asyncio.Task[None] | None = None
@@ -68,11 +75,21 @@ class Connection:
     def closing(self) -> bool:
         return self.finished.is_set()
 
-    def push(self, text: str) -> None:
-        """Send or queue one message; never waits. Overflow closes the connection (1013)."""
+    def push(self, text: str, frame: bytes | None = None) -> None:
+        """Send or queue one message; never waits. Overflow closes the connection (1013).
+
+        ``frame``: the message already framed (``text_frame``), shared by recipients."""
         if self.finished.is_set():
             return
         if self._writer is None:
+            write = self._write_frame
+            if write is not None and write(text_frame(text.encode()) if frame is None
+                                           else frame):
+                self.sent += 1
+                counters = self._counters
+                counters.messages_sent += 1
+                counters.frames_written += 1
+                return
             self._send_now(text)
             return
         queue = self._queue

@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket
 
 from relayer.api.auth import PRINCIPAL_KEY, principal_of
 from relayer.api.ws.connection import Connection
+from relayer.api.ws.framing import PROTOCOL, frame_writer
 from relayer.api.ws.hub import Hub
 from relayer.api.ws.methods import Methods
 from relayer.api.ws.protocol import CLOSE_TOO_BIG
@@ -63,7 +64,7 @@ class WebSocketEndpoint:
                                  "unknown or revoked API key")
                 return
         await websocket.accept()
-        conn = self._hub.connect(send, principal)
+        conn = self._hub.connect(send, principal, frame_writer(scope))
         reader = asyncio.create_task(self._read_loop(receive, conn))
         reader.add_done_callback(lambda _t: conn.end())
         try:
@@ -127,9 +128,10 @@ def websocket_service(settings: WebSocketSettings, *, book: OrderBook, clock: Cl
 
 def uvicorn_options(settings: WebSocketSettings) -> dict[str, Any]:
     """What the server running the app needs to apply ``[websocket]`` at the protocol
-    level: frame size, protocol pings (dead peers), compression."""
+    level: frame size, protocol pings (dead peers), compression; and uvicorn's
+    ``websockets-sansio`` protocol with direct frame writes (``framing``)."""
     return {
-        "ws": "websockets-sansio",
+        "ws": PROTOCOL,
         "ws_max_size": settings.max_frame_bytes,
         "ws_ping_interval": settings.ping_interval_seconds,
         "ws_ping_timeout": settings.ping_timeout_seconds,

@@ -28,7 +28,8 @@ import structlog
 from starlette.types import Send
 
 from relayer.api.ws.connection import Connection, Counters
-from relayer.api.ws.protocol import CLOSE_GOING_AWAY, channel_message, heartbeat_message
+from relayer.api.ws.framing import WriteFrame, text_frame
+from relayer.api.ws.protocol import CLOSE_GOING_AWAY, channel_payload, heartbeat_message
 from relayer.api.ws.reads import GLOBAL_CHANNELS
 from relayer.auction.board import PricesUpdated
 from relayer.clock import Clock
@@ -61,6 +62,8 @@ class HubStats:
     rejected: int
     """Handshakes refused (too many connections, bad API key)."""
     messages_sent: int
+    frames_written: int
+    """Of ``messages_sent``, those written straight to the socket (``framing``)."""
     slow_closed: int
     """Clients closed with 1013 for not keeping up (the hub's drops)."""
     oversized_closed: int
@@ -98,10 +101,12 @@ class Hub:
     def full(self) -> bool:
         return len(self._connections) >= self.settings.max_connections
 
-    def connect(self, send: Send, principal: Principal | None) -> Connection:
+    def connect(self, send: Send, principal: Principal | None,
+                write_frame: WriteFrame | None = None) -> Connection:
         self._next_id += 1
         conn = Connection(self._next_id, send, queue_limit=self.settings.send_queue,
-                          counters=self.counters, principal=principal)
+                          counters=self.counters, principal=principal,
+                          write_frame=write_frame)
         self._connections[conn.id] = conn
         self.counters.accepted += 1
         return conn
@@ -172,9 +177,10 @@ class Hub:
     def _send(channel: Channel, event: str, data: bytes) -> None:
         channel.seq += 1
         if channel.subscribers:
-            text = channel_message(event, channel.name, channel.seq, data)
+            payload = channel_payload(event, channel.name, channel.seq, data)
+            text, frame = payload.decode(), text_frame(payload)
             for conn in channel.subscribers:
-                conn.push(text)
+                conn.push(text, frame)
 
     def _on_prices(self, event: PricesUpdated) -> None:
         """Each change to its ``prices:<hash>`` channel if followed; the firehose's share
@@ -240,6 +246,7 @@ class Hub:
     def beat(self) -> None:
         """Send a heartbeat to every client and close those whose socket is stuck."""
         text = heartbeat_message(int(self._clock.now()))
+        frame = text_frame(text.encode())
         stuck_before = time.monotonic() - self.settings.send_timeout_seconds
         for conn in list(self._connections.values()):
             since = conn.sending_since
@@ -247,7 +254,7 @@ class Hub:
                 self.counters.slow_closed += 1
                 conn.end(1013, "send timed out: the client is not reading")
                 continue
-            conn.push(text)
+            conn.push(text, frame)
 
     def stats(self) -> HubStats:
         queues = [c.queued for c in self._connections.values()]
@@ -256,6 +263,7 @@ class Hub:
             connections=len(self._connections),
             subscriptions=sum(len(conn.subscriptions) for conn in self._connections.values()),
             accepted=c.accepted, rejected=c.rejected, messages_sent=c.messages_sent,
+            frames_written=c.frames_written,
             slow_closed=c.slow_closed, oversized_closed=c.oversized_closed,
             errors_replied=c.errors_replied, queued=sum(queues),
             max_queue=max(queues, default=0))

@@ -107,8 +107,13 @@ def error_message(request_id: RequestId, code: str, message: str) -> str:
 
 def channel_message(event: str, channel: str, seq: int, data: bytes) -> str:
     """``{"event", "channel", "seq", "data"}``; ``channel`` needs no escaping (checked names)."""
+    return channel_payload(event, channel, seq, data).decode()
+
+
+def channel_payload(event: str, channel: str, seq: int, data: bytes) -> bytes:
+    """``channel_message`` as UTF-8 bytes."""
     return (b'{"event":"' + event.encode() + b'","channel":"' + channel.encode()
-            + b'","seq":' + str(seq).encode() + b',"data":' + data + b"}").decode()
+            + b'","seq":' + str(seq).encode() + b',"data":' + data + b"}")
 
 
 def heartbeat_message(at: int) -> str:

@@ -113,7 +113,8 @@ class WsClient:
 
 @contextlib.asynccontextmanager
 async def ws_client(url: str, **kwargs: Any) -> AsyncIterator[WsClient]:
-    async with connect(url, open_timeout=TIMEOUT, compression=None, **kwargs) as ws:
+    kwargs.setdefault("compression", None)
+    async with connect(url, open_timeout=TIMEOUT, **kwargs) as ws:
         yield WsClient(ws)
 
 

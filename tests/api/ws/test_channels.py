@@ -189,9 +189,27 @@ async def test_the_firehose_sends_one_list_per_tick_whatever_the_slices(serve: S
             {"order_hash": first, "at": NOW + 5, "rate_bump": 20, "taking_amount": "200",
              "base_fee": "7"})
 
+        assert served.hub.stats().frames_written >= 2  # shared frames, straight to sockets
+
         # Single updates (a follower replica's tick) are gathered into one message too.
         for i, h in enumerate(others):
             bus.publish(PriceUpdated(h, NOW + 6, i, 1_000 + i, 0))
         batch = await hose.event()
         assert batch["seq"] == hose_result["seq"] + 2
         assert [p["order_hash"] for p in batch["data"]] == others
+
+
+async def test_a_client_with_compression_gets_every_message_through_asgi(serve: Serve) -> None:
+    async with serve(**{"websocket.per_message_deflate": True}) as served:
+        first = await submit(served, 1)
+        await served.decayer.tick()
+        async with served.client(compression="deflate") as client:
+            result, _ = await client.subscribe(f"prices:{first}")
+            written = served.hub.stats().frames_written
+            for second in range(1, 4):
+                await served.tick()
+                message = await client.event()
+                assert (message["seq"], message["data"]["at"]) == (result["seq"] + second,
+                                                                   NOW + second)
+            # Compressed connections never take the raw frames.
+            assert served.hub.stats().frames_written == written
