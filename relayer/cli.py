@@ -46,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     devnet.add_argument("--dir", help="where the devnet keeps its files (default .devnet)")
     devnet.add_argument("--anvil-port", type=int)
     devnet.add_argument("--ogmios-port", type=int)
+    devnet.add_argument("--store-url", help="postgresql://... (default: SQLite in the devnet dir)")
+    devnet.add_argument("--replicas", type=int, default=1,
+                        help="relayer processes on that store (several need PostgreSQL)")
     resolver = commands.add_parser("resolver", help="run the reference resolver")
     resolver.add_argument("--config", required=True, help="the resolver's TOML config")
     args = parser.parse_args(argv)
@@ -62,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return devnet_cli.main(config=args.config, port=args.port, scenario=args.scenario,
                                    as_json=args.json, list_only=args.list_scenarios,
                                    directory=args.dir, anvil_port=args.anvil_port,
-                                   ogmios_port=args.ogmios_port)
+                                   ogmios_port=args.ogmios_port, store_url=args.store_url,
+                                   replicas=args.replicas)
         except ConfigError as exc:
             print(f"relayer: configuration error: {exc.message}", file=sys.stderr)
             return 2

@@ -35,7 +35,8 @@ class Ports:
 
 def main(*, config: str | None, port: int | None, scenario: str | None, as_json: bool,
          list_only: bool, directory: str | None = None, anvil_port: int | None = None,
-         ogmios_port: int | None = None) -> int:
+         ogmios_port: int | None = None, store_url: str | None = None,
+         replicas: int = 1) -> int:
     if list_only:
         for name in SCENARIOS:
             print(f"{name}\t{describe(name)}")
@@ -52,7 +53,8 @@ def main(*, config: str | None, port: int | None, scenario: str | None, as_json:
     options = DevnetOptions(
         directory=Path(directory) if directory else DEVNET_DIR,
         relayer_port=port or ports.relayer, anvil_port=anvil_port or ports.anvil,
-        ogmios_port=ogmios_port or ports.ogmios, config_file=config)
+        ogmios_port=ogmios_port or ports.ogmios, config_file=config,
+        store_url=store_url, replicas=replicas)
     if scenario is None:
         return asyncio.run(_demo(options))
     report = asyncio.run(_scenario(options, scenario))

@@ -276,5 +276,52 @@ class Balances:
         return moved
 
 
+async def check_metrics(scene: Scene, *, secrets: int) -> None:
+    """After a swap, ``/metrics`` shows it (docs/metrics.md), with no order hash or
+    address as a label value."""
+    import re
+
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with httpx.AsyncClient(base_url=scene.devnet.relayer_url) as http:
+        text = (await http.get("/metrics", timeout=10)).text
+    samples: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append((sample.labels, sample.value))
+
+    def total(name: str, **labels: str) -> float:
+        return sum(v for got, v in samples.get(name, [])
+                   if all(got.get(k) == want for k, want in labels.items()))
+
+    hex_label = re.compile(r"0x[0-9a-fA-F]{40,}")
+    leaked = sorted({value for rows in samples.values() for labels, _ in rows
+                     for value in labels.values() if hex_label.search(value)})
+    scene.check("metrics: secrets released counted",
+                total("relayer_secrets_released_total") >= secrets,
+                released=total("relayer_secrets_released_total"))
+    scene.check("metrics: withheld reasons counted",
+                total("relayer_secrets_withheld_total", reason="DST_FINALITY_LOCK") > 0,
+                finality_lock=total("relayer_secrets_withheld_total",
+                                    reason="DST_FINALITY_LOCK"))
+    for chain in ("ethereum", "cardano"):
+        scene.check(f"metrics: {chain} head and lag",
+                    total("relayer_chain_head", chain=chain) > 0
+                    and total("relayer_chain_connected", chain=chain) == 1
+                    and 0 <= total("relayer_chain_lag", chain=chain) <= 5,
+                    head=total("relayer_chain_head", chain=chain),
+                    lag=total("relayer_chain_lag", chain=chain))
+    scene.check("metrics: orders by status", total("relayer_orders", status="filled") >= 1,
+                filled=total("relayer_orders", status="filled"))
+    fills_route = "/api/orders/{order_hash}/fills"
+    scene.check("metrics: requests by route template",
+                total("relayer_http_requests_total", route=fills_route) > 0,
+                fills_requests=total("relayer_http_requests_total", route=fills_route))
+    scene.check("metrics: decayer ticking", total("relayer_decayer_ticks_total") > 0,
+                ticks=total("relayer_decayer_ticks_total"))
+    scene.check("metrics: no hash or address as a label", not leaked, leaked=leaked[:3])
+
+
 def all_in(statuses: set[str]) -> Callable[[list[FillState]], bool]:
     return lambda fills: all(f.status in statuses for f in fills)

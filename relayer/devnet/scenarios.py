@@ -22,6 +22,7 @@ from relayer.devnet.scenario_kit import (
     ScenarioFailed,
     Scene,
     all_in,
+    check_metrics,
 )
 from relayer.devnet.stack import Devnet
 from relayer.orders.timelocks import Stage
@@ -41,6 +42,7 @@ async def eth_to_ada(scene: Scene) -> None:
     fill is ready; balances on both chains move by exactly the auction amounts."""
     alpha = scene.start_resolver("alpha")
     await _honest_swap(scene, "eth-to-ada", {"alpha": alpha}, custody=False)
+    await check_metrics(scene, secrets=1)
 
 
 async def ada_to_eth(scene: Scene) -> None:
@@ -190,6 +192,54 @@ async def relayer_restart(scene: Scene) -> None:
     await ledger.verify(order, {"alpha": alpha})
 
 
+async def leader_failover(scene: Scene) -> None:
+    """Two relayer replicas on one PostgreSQL (``--store-url postgresql://...``): kill -9
+    of the leader while a swap waits for its secret (custody mode); the follower takes
+    over the chain work, the swap settles and the secret is released once."""
+    devnet = scene.devnet
+    if devnet.options.replicas < 2 or not devnet.options.store_url:
+        raise ScenarioFailed("leader-failover needs --store-url postgresql://... "
+                             "and --replicas 2")
+    roles = [await _role(devnet, index) for index in range(devnet.options.replicas)]
+    scene.check("one leader at the start", roles.count("leader") == 1, roles=roles)
+    leader = roles.index("leader")
+    alpha = scene.start_resolver("alpha")
+    spec = await scene.spec("eth-to-ada", custody=True)
+    ledger = _Ledger(scene, spec.src_chain, spec.dst_chain, spec.receiver, ["alpha"])
+    await ledger.snapshot()
+    order = await scene.submit(spec)
+    await ledger.submitted()
+    await scene.until_fills(order, "the source escrow indexed", bool, timeout=SWAP_TIMEOUT)
+    devnet.kill_relayer(leader)
+    killed_at = time.monotonic()
+    survivor = next(i for i in range(devnet.options.replicas) if i != leader)
+
+    async def took_over() -> bool:
+        return await _role(devnet, survivor) == "leader"
+
+    await scene.until("the follower to take over", took_over, timeout=30)
+    scene.swap_report(order).timings["takeover_seconds"] = round(
+        time.monotonic() - killed_at, 2)
+    await scene.until_fills(order, "settled after the takeover", all_in({SETTLED}),
+                            timeout=SWAP_TIMEOUT)
+    secrets = await scene.client.secrets(order.order_hash)
+    scene.check("secret released once, and the right one",
+                list(secrets) == [0] and secrets[0] == order.secrets.secrets[0])
+    await ledger.verify(order, {"alpha": alpha})
+
+
+async def _role(devnet: Devnet, index: int) -> str:
+    import httpx
+
+    url = f"http://127.0.0.1:{devnet.options.relayer_port + index}/health"
+    try:
+        async with httpx.AsyncClient() as http:
+            body = (await http.get(url, timeout=2)).json()
+    except (httpx.HTTPError, ValueError):
+        return "down"
+    return str((body.get("replica") or {}).get("role", "leader"))
+
+
 SCENARIOS: dict[str, Scenario] = {
     "eth-to-ada": eth_to_ada,
     "ada-to-eth": ada_to_eth,
@@ -197,6 +247,7 @@ SCENARIOS: dict[str, Scenario] = {
     "bad-dst-escrow": bad_dst_escrow,
     "resolver-vanishes": resolver_vanishes,
     "relayer-restart": relayer_restart,
+    "leader-failover": leader_failover,
 }
 
 

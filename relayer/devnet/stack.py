@@ -70,6 +70,11 @@ class DevnetOptions:
     confirmations: int = 2
     parts_per_fill: int = 0
     """The reference resolvers' fill size for orders of several parts (0: all)."""
+    store_url: str | None = None
+    """A ``postgresql://`` URL: the relayer's store (default: SQLite in the devnet dir)."""
+    replicas: int = 1
+    """Relayer processes on that store (several need PostgreSQL); the first started
+    leads, and every client of the devnet talks to the last (a follower)."""
 
 
 @dataclass
@@ -78,7 +83,7 @@ class Devnet:
     children: list[subprocess.Popen[str]] = field(default_factory=list)
     deployment: dict[str, Any] = field(default_factory=dict)
     cardano_keys: list[dict[str, Any]] = field(default_factory=list)
-    relayer: RelayerProcess | None = None
+    relayers: list[RelayerProcess] = field(default_factory=list)
     references: ScriptRefs | None = None
 
     # ------------------------------------------------------------------ paths and parties
@@ -89,7 +94,12 @@ class Devnet:
 
     @property
     def relayer_url(self) -> str:
-        return f"http://127.0.0.1:{self.options.relayer_port}"
+        """Where clients go: the last replica (a follower when there are several)."""
+        return f"http://127.0.0.1:{self.options.relayer_port + self.options.replicas - 1}"
+
+    @property
+    def relayer(self) -> RelayerProcess | None:
+        return self.relayers[-1] if self.relayers else None
 
     @property
     def rpc_url(self) -> str:
@@ -147,21 +157,28 @@ class Devnet:
             self._write_resolver_config(name)
         await self.start_relayer()
 
-    async def start_relayer(self) -> None:
-        if self.relayer is None:
+    async def start_relayer(self, replica: int | None = None) -> None:
+        """Start every replica (in order: the first leads), or just ``replica`` again."""
+        if not self.relayers:
             data = Path(self.relayer_settings().data_dir)
-            self.relayer = RelayerProcess(data, port=self.options.relayer_port,
-                                          config=self.dir / "relayer.toml", follow=True,
-                                          log_file=self.dir / "relayer.log")
-        await self.relayer.start(timeout=READY_TIMEOUT)
+            for index in range(self.options.replicas):
+                name = "relayer" if index == 0 else f"relayer-{index}"
+                self.relayers.append(RelayerProcess(
+                    data if index == 0 else data.with_name(data.name + f"-{index}"),
+                    port=self.options.relayer_port + index,
+                    config=self.dir / "relayer.toml", follow=True,
+                    log_file=self.dir / f"{name}.log"))
+        for index, process in enumerate(self.relayers):
+            if replica is None or index == replica:
+                await process.start(timeout=READY_TIMEOUT)
 
-    def kill_relayer(self) -> None:
-        assert self.relayer is not None
-        self.relayer.kill9()
+    def kill_relayer(self, replica: int = -1) -> None:
+        """kill -9 of one replica (default: the one clients use)."""
+        self.relayers[replica].kill9()
 
     def stop(self) -> None:
-        if self.relayer is not None:
-            self.relayer.stop()
+        for process in self.relayers:
+            process.stop()
         for child in self.children:
             child.terminate()
         for child in self.children:
@@ -263,13 +280,27 @@ class Devnet:
             },
             "settlement": {
                 **base.get("settlement", {}),
+                # One custody key file for every replica: each opens what another sealed.
+                "custody_keys_file": str(self._custody_keys()),
                 "safety_margin_seconds": self.options.safety_margin_seconds,
                 "resolvers": {name: {"ethereum": self.eth_address(name),
                                      "cardano": self.cardano_address(name)}
                               for name in RESOLVERS},
             },
         }
+        if self.options.store_url:
+            settings["store"] = {**base.get("store", {}), "url": self.options.store_url,
+                                 "leader_takeover_seconds": 2.0}
         (self.dir / "relayer.toml").write_text(toml_out.dumps(settings))
+
+    def _custody_keys(self) -> Path:
+        from nacl.public import PrivateKey
+
+        path = self.dir / "keys" / "custody-keys"
+        if not path.exists():
+            path.write_text(bytes(PrivateKey.generate()).hex() + "\n")
+            os.chmod(path, 0o600)
+        return path
 
     def eth_address(self, party: str) -> str:
         from relayer.devnet.ethereum import DevAccount
