@@ -49,6 +49,7 @@ def main(*, config: str | None, port: int | None, scenario: str | None, as_json:
     # client warns about every reply its models do not know; the wallets handle those.
     configure_logging(format="console", level="info")
     logging.getLogger("ogmios").setLevel(logging.ERROR)
+    logging.getLogger("web3").setLevel(logging.WARNING)
     ports = Ports()
     options = DevnetOptions(
         directory=Path(directory) if directory else DEVNET_DIR,
@@ -154,9 +155,11 @@ async def _demo_swap(scene: Scene, direction: str, custody: bool) -> None:
     await scene.until(f"{direction} to settle", progress, timeout=180)
     maker_moved = await maker_wallet.balance(spec.maker_asset) - maker_before
     received = await receiver_wallet.balance(spec.taker_asset, spec.receiver) - received_before
-    _say(f"{direction}: settled. maker {maker_moved:+d} {spec.maker_asset} on "
-         f"{spec.src_chain} (locked at submit on Cardano); receiver {received:+d} "
-         f"{spec.taker_asset} on {spec.dst_chain}")
+    names = {scene.token: "TUSD", "lovelace": "lovelace"}
+    locked = " (locked before it was submitted)" if spec.src_chain == "cardano" else ""
+    _say(f"{direction}: settled. maker {maker_moved:+d} {names[spec.maker_asset]} on "
+         f"{spec.src_chain}{locked}; receiver {received:+d} {names[spec.taker_asset]} "
+         f"on {spec.dst_chain}")
 
 
 def _print_report(report: Report) -> None:
