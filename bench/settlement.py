@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import statistics
 import tempfile
 import time
@@ -153,6 +154,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     configure_logging(format="console", level="warning")
+    logging.getLogger("ogmios").setLevel(logging.ERROR)
     results = []
     for round_no in range(args.rounds):
         result = asyncio.run(run(args.orders))

@@ -127,11 +127,12 @@ class DemoMaker:
                 key_id=key_id,
                 sealed_secrets=["0x" + seal_secret(key_id, s).hex() for s in secrets.secrets]))
         signed = submission_from_wire(order_hash, submission)
-        if spec.src_chain == "ethereum" and order.maker_asset not in self._approved:
-            # Once per token, for every order to come (as wallets do): approving each
-            # order's amount would replace the allowance the open orders still need.
-            await self._evm.approve(order.maker_asset, UNLIMITED)
-            self._approved.add(order.maker_asset)
+        if spec.src_chain == "ethereum":
+            if order.maker_asset not in self._approved:
+                # Once per token, for every order to come (as wallets do): approving each
+                # order's amount would replace the allowance the open orders still need.
+                self._approved.add(order.maker_asset)
+                await self._evm.approve(order.maker_asset, UNLIMITED)
         else:
             utxo = await self._cardano.lock_order(signed, self._chains)
             submission = msgspec.structs.replace(
