@@ -18,6 +18,7 @@ BENCHMARKS = [
     ["-m", "bench.eth_indexing"],
     ["-m", "bench.decayer"],
     ["-m", "bench.ws_fanout"],
+    ["-m", "bench.settlement"],
 ]
 
 
