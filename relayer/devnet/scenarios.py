@@ -172,24 +172,12 @@ async def resolver_vanishes(scene: Scene) -> None:
 async def relayer_restart(scene: Scene) -> None:
     """kill -9 of the relayer while a swap waits for its secret (custody mode), then a
     restart: the swap completes and the secret is released exactly once."""
-    alpha = scene.start_resolver("alpha")
-    spec = await scene.spec("eth-to-ada", custody=True)
-    ledger = _Ledger(scene, spec.src_chain, spec.dst_chain, spec.receiver, ["alpha"])
-    await ledger.snapshot()
-    order = await scene.submit(spec)
-    await ledger.submitted()
-    await scene.until_fills(order, "the source escrow indexed", bool, timeout=SWAP_TIMEOUT)
-    scene.devnet.kill_relayer()
-    killed_at = time.monotonic()
-    await scene.devnet.start_relayer()
-    scene.swap_report(order).timings["restart_seconds"] = round(
-        time.monotonic() - killed_at, 2)
-    await scene.until_fills(order, "settled after the restart", all_in({SETTLED}),
-                            timeout=SWAP_TIMEOUT)
-    secrets = await scene.client.secrets(order.order_hash)
-    scene.check("secret released once, and the right one",
-                list(secrets) == [0] and secrets[0] == order.secrets.secrets[0])
-    await ledger.verify(order, {"alpha": alpha})
+
+    async def restart() -> None:
+        scene.devnet.kill_relayer()
+        await scene.devnet.start_relayer()
+
+    await _swap_across(scene, "restart", restart)
 
 
 async def leader_failover(scene: Scene) -> None:
@@ -203,6 +191,23 @@ async def leader_failover(scene: Scene) -> None:
     roles = [await _role(devnet, index) for index in range(devnet.options.replicas)]
     scene.check("one leader at the start", roles.count("leader") == 1, roles=roles)
     leader = roles.index("leader")
+    survivor = next(i for i in range(devnet.options.replicas) if i != leader)
+
+    async def took_over() -> bool:
+        return await _role(devnet, survivor) == "leader"
+
+    async def kill_the_leader() -> None:
+        devnet.kill_relayer(leader)
+        await scene.until("the follower to take over", took_over, timeout=30)
+
+    await _swap_across(scene, "takeover", kill_the_leader)
+
+
+async def _swap_across(scene: Scene, what: str,
+                       disruption: Callable[[], Awaitable[None]]) -> None:
+    """A custody-mode swap by ``alpha`` with ``disruption`` done to the relayer once the
+    source escrow is indexed (before any secret can go out): the swap still settles,
+    with the right secret released once and exact balances."""
     alpha = scene.start_resolver("alpha")
     spec = await scene.spec("eth-to-ada", custody=True)
     ledger = _Ledger(scene, spec.src_chain, spec.dst_chain, spec.receiver, ["alpha"])
@@ -210,17 +215,10 @@ async def leader_failover(scene: Scene) -> None:
     order = await scene.submit(spec)
     await ledger.submitted()
     await scene.until_fills(order, "the source escrow indexed", bool, timeout=SWAP_TIMEOUT)
-    devnet.kill_relayer(leader)
-    killed_at = time.monotonic()
-    survivor = next(i for i in range(devnet.options.replicas) if i != leader)
-
-    async def took_over() -> bool:
-        return await _role(devnet, survivor) == "leader"
-
-    await scene.until("the follower to take over", took_over, timeout=30)
-    scene.swap_report(order).timings["takeover_seconds"] = round(
-        time.monotonic() - killed_at, 2)
-    await scene.until_fills(order, "settled after the takeover", all_in({SETTLED}),
+    started = time.monotonic()
+    await disruption()
+    scene.swap_report(order).timings[f"{what}_seconds"] = round(time.monotonic() - started, 2)
+    await scene.until_fills(order, f"settled after the {what}", all_in({SETTLED}),
                             timeout=SWAP_TIMEOUT)
     secrets = await scene.client.secrets(order.order_hash)
     scene.check("secret released once, and the right one",

@@ -15,11 +15,13 @@ from typing import Any, TypeVar
 import httpx
 import msgspec
 
+from relayer.api.settlement import EscrowView, FillList, PublicActionList, SecretList
+from relayer.api.views import OrderList, OrderView
 from relayer.errors import RelayerError
 from relayer.events.chain import EscrowImmutables, EscrowRole
 from relayer.orders.codec import order_from_wire, signature_from_wire
 from relayer.orders.model import SignedOrder, UtxoRef
-from relayer.orders.wire import OrderSubmissionWire, OrderWire, Signature, UtxoRefWire
+from relayer.orders.wire import OrderSubmissionWire
 
 OPEN_STATUSES = ("active", "partially_filled")
 T = TypeVar("T")
@@ -33,69 +35,6 @@ class RelayerRefused(RelayerError):
     """The relayer answered with an error code (``code``) for this request."""
 
     default_code = "RELAYER_REFUSED"
-
-
-class _Order(msgspec.Struct):
-    order_hash: str
-    status: str
-    order: OrderWire
-    secret_hashes: list[str]
-    signature: Signature
-    src_order_utxo: UtxoRefWire | None
-    filled_making_amount: str
-
-
-class _OrderList(msgspec.Struct):
-    orders: list[_Order]
-    next_cursor: str | None
-
-
-class _Escrow(msgspec.Struct):
-    chain: str
-    escrow: str
-    tx_id: str
-    order_hash: str
-    hashlock: str
-    maker: str
-    taker: str
-    token: str
-    amount: str
-    safety_deposit: str
-    timelocks: str
-
-
-class _Fill(msgspec.Struct):
-    fill_id: str
-    idx: int
-    status: str
-    reasons: list[str]
-    src_escrow: _Escrow | None
-    dst_escrow: _Escrow | None
-
-
-class _FillList(msgspec.Struct):
-    fills: list[_Fill]
-
-
-class _Secret(msgspec.Struct):
-    idx: int
-    secret: str
-
-
-class _SecretList(msgspec.Struct):
-    secrets: list[_Secret]
-
-
-class _Action(msgspec.Struct):
-    action: str
-    order_hash: str
-    fill_id: str
-    escrow: _Escrow
-    secret: str | None
-
-
-class _ActionList(msgspec.Struct):
-    actions: list[_Action]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,26 +88,26 @@ class RelayerClient:
             params: dict[str, Any] = {"status": ",".join(OPEN_STATUSES), "limit": 100}
             if cursor:
                 params["cursor"] = cursor
-            page = await self._get("/api/orders", _OrderList, params=params)
+            page = await self._get("/api/orders", OrderList, params=params)
             found.extend(_order_state(o) for o in page.orders)
             cursor = page.next_cursor
             if not cursor:
                 return found
 
     async def order(self, order_hash: str) -> OrderState:
-        return _order_state(await self._get(f"/api/orders/{order_hash}", _Order))
+        return _order_state(await self._get(f"/api/orders/{order_hash}", OrderView))
 
     async def fills(self, order_hash: str) -> list[FillState]:
-        answer = await self._get(f"/api/orders/{order_hash}/fills", _FillList)
-        return [FillState(f.fill_id, f.idx, f.status, tuple(f.reasons)) for f in answer.fills]
+        answer = await self._get(f"/api/orders/{order_hash}/fills", FillList)
+        return [FillState(f.fill_id, f.idx, str(f.status), tuple(f.reasons)) for f in answer.fills]
 
     async def ready_fills(self, order_hash: str) -> list[FillState]:
         answer = await self._get(f"/api/orders/{order_hash}/ready-to-accept-secret-fills",
-                                 _FillList)
-        return [FillState(f.fill_id, f.idx, f.status, tuple(f.reasons)) for f in answer.fills]
+                                 FillList)
+        return [FillState(f.fill_id, f.idx, str(f.status), tuple(f.reasons)) for f in answer.fills]
 
     async def secrets(self, order_hash: str) -> dict[int, bytes]:
-        answer = await self._get(f"/api/orders/{order_hash}/secrets", _SecretList)
+        answer = await self._get(f"/api/orders/{order_hash}/secrets", SecretList)
         return {s.idx: bytes.fromhex(s.secret[2:]) for s in answer.secrets}
 
     async def post_secret(self, order_hash: str, idx: int, secret: bytes) -> None:
@@ -176,7 +115,7 @@ class RelayerClient:
                          {"idx": idx, "secret": "0x" + secret.hex()})
 
     async def public_actions(self) -> list[PublicAction]:
-        answer = await self._get("/api/actions/public", _ActionList)
+        answer = await self._get("/api/actions/public", PublicActionList)
         return [PublicAction(a.action, a.order_hash, a.fill_id, _escrow_ref(a.escrow),
                              bytes.fromhex(a.secret[2:]) if a.secret else None)
                 for a in answer.actions]
@@ -217,7 +156,7 @@ class RelayerClient:
         return response
 
 
-def _order_state(view: _Order) -> OrderState:
+def _order_state(view: OrderView) -> OrderState:
     utxo = view.src_order_utxo
     signed = SignedOrder(
         order=order_from_wire(view.order), order_hash=view.order_hash,
@@ -229,7 +168,7 @@ def _order_state(view: _Order) -> OrderState:
                       filled=int(view.filled_making_amount))
 
 
-def _escrow_ref(view: _Escrow) -> EscrowRef:
+def _escrow_ref(view: EscrowView) -> EscrowRef:
     return EscrowRef(view.chain, view.escrow, EscrowImmutables(
         order_hash=view.order_hash, hashlock=view.hashlock, maker=view.maker,
         taker=view.taker, token=view.token, amount=int(view.amount),
