@@ -98,6 +98,7 @@ class DemoMaker:
         self._cardano_key = cardano_key
         self._cardano = cardano
         self._approved: set[str] = set()
+        self._approving = asyncio.Lock()
 
     def address(self, chain: str) -> str:
         return self._evm.address if chain == "ethereum" else self._cardano.address
@@ -128,11 +129,13 @@ class DemoMaker:
                 sealed_secrets=["0x" + seal_secret(key_id, s).hex() for s in secrets.secrets]))
         signed = submission_from_wire(order_hash, submission)
         if spec.src_chain == "ethereum":
-            if order.maker_asset not in self._approved:
-                # Once per token, for every order to come (as wallets do): approving each
-                # order's amount would replace the allowance the open orders still need.
-                self._approved.add(order.maker_asset)
-                await self._evm.approve(order.maker_asset, UNLIMITED)
+            # Once per token, for every order to come (as wallets do): approving each
+            # order's amount would replace the allowance the open orders still need.
+            # Concurrent submissions wait for that one approval to be mined.
+            async with self._approving:
+                if order.maker_asset not in self._approved:
+                    await self._evm.approve(order.maker_asset, UNLIMITED)
+                    self._approved.add(order.maker_asset)
         else:
             utxo = await self._cardano.lock_order(signed, self._chains)
             submission = msgspec.structs.replace(

@@ -12,6 +12,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+import structlog
+
 from relayer.devnet.maker import MakerOrder
 from relayer.devnet.scenario_kit import (
     REFUNDED,
@@ -32,6 +34,7 @@ from relayer.resolver.engine import Resolver
 from relayer.resolver.pricing import Quote, fill_plan
 from relayer.settlement.policy import stage_start
 
+log = structlog.get_logger(__name__)
 Scenario = Callable[[Scene], Awaitable[None]]
 SWAP_TIMEOUT = 120.0
 REFUND_TIMEOUT = 150.0
@@ -262,6 +265,9 @@ async def run_scenario(name: str, devnet: Devnet) -> Report:
         await SCENARIOS[name](scene)
     except ScenarioFailed as exc:
         report.error = exc.message
+    except Exception as exc:  # the report still goes out, saying what broke
+        log.exception("scenario_crashed", scenario=name)
+        report.error = f"{type(exc).__name__}: {exc}"
     finally:
         await scene.close()
     report.seconds = round(time.monotonic() - started, 2)

@@ -118,6 +118,7 @@ async def test_leader_failover_on_postgresql(pg_url: str, tmp_path: Path) -> Non
 
 def _assert_passed(name: str, result: subprocess.CompletedProcess[str],
                    directory: Path) -> dict[str, Any]:
+    assert result.stdout.strip(), f"no report (exit {result.returncode}): {result.stderr[-3000:]}"
     report: dict[str, Any] = json.loads(result.stdout)
     failed = [c for c in report["checks"] if not c["ok"]]
     assert report["error"] is None, (report["error"], result.stderr[-3000:])
