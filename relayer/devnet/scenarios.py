@@ -232,7 +232,7 @@ async def _swap_across(scene: Scene, what: str,
 async def _role(devnet: Devnet, index: int) -> str:
     import httpx
 
-    url = f"http://127.0.0.1:{devnet.options.relayer_port + index}/health"
+    url = f"http://127.0.0.1:{devnet.ports[index]}/health"
     try:
         async with httpx.AsyncClient() as http:
             body = (await http.get(url, timeout=2)).json()

@@ -34,7 +34,7 @@ from relayer.chains.cardano.scripts import load_validators
 from relayer.chains.registry import ChainRegistry
 from relayer.config import Settings, load_settings
 from relayer.devnet import toml_out
-from relayer.devnet.process import RelayerProcess
+from relayer.devnet.process import RelayerProcess, free_port
 from relayer.resolver.cardano import CardanoWallet
 from relayer.resolver.cardano_tx import ScriptRefs
 from relayer.resolver.ethereum import EthereumWallet
@@ -84,6 +84,12 @@ class Devnet:
     deployment: dict[str, Any] = field(default_factory=dict)
     cardano_keys: list[dict[str, Any]] = field(default_factory=list)
     relayers: list[RelayerProcess] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
+    """Each replica's port: ``relayer_port`` for the first, free ports for the rest."""
+
+    def __post_init__(self) -> None:
+        self.ports = [self.options.relayer_port,
+                      *(free_port() for _ in range(self.options.replicas - 1))]
     references: ScriptRefs | None = None
 
     # ------------------------------------------------------------------ paths and parties
@@ -95,7 +101,7 @@ class Devnet:
     @property
     def relayer_url(self) -> str:
         """Where clients go: the last replica (a follower when there are several)."""
-        return f"http://127.0.0.1:{self.options.relayer_port + self.options.replicas - 1}"
+        return f"http://127.0.0.1:{self.ports[-1]}"
 
     @property
     def relayer(self) -> RelayerProcess | None:
@@ -165,7 +171,7 @@ class Devnet:
                 name = "relayer" if index == 0 else f"relayer-{index}"
                 self.relayers.append(RelayerProcess(
                     data if index == 0 else data.with_name(data.name + f"-{index}"),
-                    port=self.options.relayer_port + index,
+                    port=self.ports[index],
                     config=self.dir / "relayer.toml", follow=True,
                     log_file=self.dir / f"{name}.log"))
         for index, process in enumerate(self.relayers):
