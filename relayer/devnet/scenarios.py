@@ -31,6 +31,7 @@ from relayer.orders.timelocks import Stage
 from relayer.resolver.chains import ChainWallet, EscrowHandle, FillPlan, dst_terms
 from relayer.resolver.client import FillState
 from relayer.resolver.engine import Resolver
+from relayer.resolver.ethereum import NATIVE
 from relayer.resolver.pricing import Quote, fill_plan
 from relayer.settlement.policy import stage_start
 
@@ -153,7 +154,7 @@ async def resolver_vanishes(scene: Scene) -> None:
     src, _ = await _rogue_fill(scene, rogue, order, None)
     alpha = scene.start_resolver("alpha")
     eth_alpha = alpha.wallet("ethereum")
-    alpha_eth_before = await eth_alpha.balance(_native(scene, "ethereum"))
+    alpha_eth_before = await eth_alpha.balance(_native("ethereum"))
     await scene.until_fills(order, "refunded", all_in({REFUNDED}), timeout=REFUND_TIMEOUT)
     maker_after = await scene.eth_maker.balance(scene.token)
     actions = [(a, s) for a, s in alpha.public_sent if a.escrow.escrow == src.escrow]
@@ -162,7 +163,7 @@ async def resolver_vanishes(scene: Scene) -> None:
                 actions=[a.action for a, _ in actions])
     scene.check("maker refunded in full", maker_after == maker_before,
                 moved=maker_after - maker_before)
-    earned = await eth_alpha.balance(_native(scene, "ethereum")) - alpha_eth_before
+    earned = await eth_alpha.balance(_native("ethereum")) - alpha_eth_before
     fees = sum(s.fee for _, s in actions)
     scene.check("canceller earned the safety deposit",
                 earned == spec.src_safety_deposit - fees,
@@ -327,8 +328,9 @@ async def _until_chain(wallet: ChainWallet, at: int) -> None:
         await asyncio.sleep(0.25)
 
 
-def _native(scene: Scene, chain: str) -> str:
-    return "0x" + "00" * 20 if chain == "ethereum" else "lovelace"
+def _native(chain: str) -> str:
+    """The chain's own coin, as the wallets name it in ``balance``."""
+    return NATIVE if chain == "ethereum" else "lovelace"
 
 
 class _Ledger:
@@ -355,7 +357,7 @@ class _Ledger:
             for chain, wallet in readers:
                 address = (scene.devnet.eth_address(name) if chain == "ethereum"
                            else scene.devnet.cardano_address(name))
-                assets = {_native(scene, chain), scene.token if chain == "ethereum"
+                assets = {_native(chain), scene.token if chain == "ethereum"
                           else "lovelace"}
                 entries += [(wallet, asset, address) for asset in sorted(assets)]
             parties[name] = entries
@@ -391,7 +393,7 @@ class _Ledger:
                 expected[name][src_key] += record.amount
                 expected[name][dst_key] -= record.dst_amount
                 for chain in ("ethereum", "cardano"):
-                    expected[name][f"{chain}:{_native(scene, chain)}"] -= record.fees(chain)
+                    expected[name][f"{chain}:{_native(chain)}"] -= record.fees(chain)
         scene.check("receiver got the promised amount",
                     moved["receiver"] == expected["receiver"],
                     moved=moved["receiver"], expected=expected["receiver"])
