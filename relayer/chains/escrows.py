@@ -31,6 +31,7 @@ from relayer.events.chain import (
     EscrowRole,
     EscrowWithdrawn,
     FundsRescued,
+    LockOrigin,
     chain_stream,
 )
 from relayer.events.codec import from_record
@@ -59,6 +60,8 @@ class EscrowState:
     withdrawal: EscrowWithdrawn | None = None
     cancellation: EscrowCancelled | None = None
     rescues: tuple[FundsRescued, ...] = ()
+    origin: LockOrigin | None = None
+    """Cardano source escrows: the order-lock lineage (``EscrowCreated.origin``)."""
 
     @property
     def order_hash(self) -> str:
@@ -138,7 +141,7 @@ class EscrowBook:
             return
         state = EscrowState(chain=event.point.chain, escrow=event.escrow, role=event.role,
                             immutables=event.immutables, complement=event.complement,
-                            created=event.point)
+                            created=event.point, origin=event.origin)
         self._escrows[key] = state
         self._by_order.setdefault(state.order_hash.lower(), set()).add(key)
 

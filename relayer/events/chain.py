@@ -88,6 +88,28 @@ class DstComplement:
 
 
 @dataclass(frozen=True, slots=True)
+class LockOrigin:
+    """Where a Cardano source escrow's funds came from (ARCHITECTURE section 5).
+
+    A Fill spends one output at the order script (``lock``). That output is either
+    the first of its lineage (``root == lock``: whoever paid it to the script) or
+    the continuing output a previous Fill of the same order left there, whose own
+    root it inherits. Only escrows whose root is the order's registered
+    ``src_order_utxo`` hold the maker's funds; anyone can pay the order script
+    with a copy of the order's datum.
+    """
+
+    lock: str
+    """``<tx id>#<output index>`` of the order-script output the Fill spent."""
+    root: str
+    """The first output of that output's lineage."""
+    filled_before: int
+    """The spent output's datum ``filled``: the order's amount filled before this fill."""
+    depth: int
+    """Fills of this lineage before this one (0 for a fill of the root)."""
+
+
+@dataclass(frozen=True, slots=True)
 class EscrowCreated:
     role: EscrowRole
     escrow: str
@@ -96,6 +118,9 @@ class EscrowCreated:
     complement: DstComplement | None
     """Present for source escrows only."""
     point: ChainPoint
+    origin: LockOrigin | None = None
+    """Cardano source escrows: the order-lock lineage their Fill spent. None on
+    Ethereum, where only the configured factory's creations are indexed."""
 
 
 @dataclass(frozen=True, slots=True)

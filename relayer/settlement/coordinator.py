@@ -498,5 +498,6 @@ def _released_elsewhere(event: SecretReleased | None, fill_id: str) -> bool:
 
 def _as_created(state: EscrowState) -> EscrowCreated:
     return EscrowCreated(role=state.role, escrow=state.escrow, immutables=state.immutables,
-                         complement=state.complement, point=state.created)
+                         complement=state.complement, point=state.created,
+                         origin=state.origin)
 
