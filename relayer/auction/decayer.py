@@ -29,7 +29,7 @@ from relayer.events.bus import EventBus
 from relayer.events.types import OrderStatusChanged, OrderSubmitted, PriceUpdated
 from relayer.orders.book import OrderEntry
 from relayer.orders.desk import OrderDesk
-from relayer.orders.status import OPEN, TERMINAL, OrderStatus
+from relayer.orders.status import AUCTION_OVER, OPEN, OrderStatus
 
 log = structlog.get_logger(__name__)
 
@@ -87,8 +87,13 @@ class Decayer:
             self._track(entry)
 
     def on_status_changed(self, event: OrderStatusChanged) -> None:
-        if event.new in TERMINAL:
+        if event.new in AUCTION_OVER:
             self._board.forget(event.order_hash)
+        elif event.old in AUCTION_OVER:
+            # A reorg took a fill back: the order is auctioned again.
+            entry = self._desk.book.get(event.order_hash)
+            if entry is not None:
+                self._track(entry)
 
     def _track(self, entry: OrderEntry) -> None:
         order = entry.signed.order

@@ -93,6 +93,7 @@ class EscrowBook:
     def __init__(self) -> None:
         self._escrows: dict[EscrowKey, EscrowState] = {}
         self._by_order: dict[str, set[EscrowKey]] = {}
+        self._by_hashlock: dict[str, set[EscrowKey]] = {}
         self.ignored = 0
         """Events that named an escrow the book does not hold (counted, not fatal)."""
 
@@ -111,6 +112,14 @@ class EscrowBook:
         states = [self._escrows[key] for key in keys]
         return sorted(states, key=lambda s: (s.created.chain, s.created.height,
                                              s.created.index))
+
+    def by_hashlock(self, hashlock: str) -> list[EscrowState]:
+        """Every escrow locked with ``hashlock`` (any order, any chain), oldest first:
+        a secret opens all of them."""
+        keys = self._by_hashlock.get(hashlock.lower(), ())
+        states = [self._escrows[key] for key in keys]
+        return sorted(states, key=lambda s: (s.created.chain, s.created.height,
+                                             s.created.index, s.escrow))
 
     def apply(self, event: ChainEvent) -> None:
         if isinstance(event, EscrowCreated):
@@ -144,6 +153,7 @@ class EscrowBook:
                             created=event.point, origin=event.origin)
         self._escrows[key] = state
         self._by_order.setdefault(state.order_hash.lower(), set()).add(key)
+        self._by_hashlock.setdefault(state.immutables.hashlock.lower(), set()).add(key)
 
     def _reverted(self, event: ChainEventReverted) -> None:
         key = (event.point.chain, event.escrow)
@@ -153,11 +163,8 @@ class EscrowBook:
         point = event.point.key
         if state.created.key == point:
             del self._escrows[key]
-            keys = self._by_order.get(state.order_hash.lower())
-            if keys is not None:
-                keys.discard(key)
-                if not keys:
-                    del self._by_order[state.order_hash.lower()]
+            _discard(self._by_order, state.order_hash.lower(), key)
+            _discard(self._by_hashlock, state.immutables.hashlock.lower(), key)
         elif state.withdrawal is not None and state.withdrawal.point.key == point:
             self._escrows[key] = replace(state, withdrawal=None)
         elif state.cancellation is not None and state.cancellation.point.key == point:
@@ -165,6 +172,14 @@ class EscrowBook:
         elif any(r.point.key == point for r in state.rescues):
             rescues = tuple(r for r in state.rescues if r.point.key != point)
             self._escrows[key] = replace(state, rescues=rescues)
+
+
+def _discard(index: dict[str, set[EscrowKey]], name: str, key: EscrowKey) -> None:
+    keys = index.get(name)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del index[name]
 
 
 def _with(state: EscrowState, event: EscrowWithdrawn | EscrowCancelled | FundsRescued

@@ -26,6 +26,8 @@ class Fill:
     making_amount: int
     taking_amount: int
     secret_index: int
+    outcome: str = "open"
+    """``orders.progress.FillOutcome``: open, settled or refunded."""
 
 
 @dataclass(slots=True, eq=False)
@@ -49,6 +51,14 @@ class OrderEntry:
     @property
     def filled_making_amount(self) -> int:
         return sum(f.making_amount for f in self.fills)
+
+    @property
+    def executed_making_amount(self) -> int:
+        return sum(f.making_amount for f in self.fills if f.outcome == "settled")
+
+    @property
+    def refunded_making_amount(self) -> int:
+        return sum(f.making_amount for f in self.fills if f.outcome == "refunded")
 
     @property
     def remaining_making_amount(self) -> int:

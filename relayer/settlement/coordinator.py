@@ -22,7 +22,7 @@ from typing import Protocol
 import structlog
 
 from relayer.auction.curve import fill_taking_amount
-from relayer.chains.escrows import EscrowBook, EscrowState
+from relayer.chains.escrows import EscrowBook, EscrowKey, EscrowPhase, EscrowState
 from relayer.clock import Clock
 from relayer.errors import ConflictError, NotFoundError, ValidationError
 from relayer.events.bus import EventBus
@@ -43,12 +43,22 @@ from relayer.events.settlement import (
 from relayer.events.types import OrderStatusChanged
 from relayer.orders.book import Fill as BookFill
 from relayer.orders.book import OrderBook, OrderEntry
-from relayer.orders.merkle import secret_index
 from relayer.orders.model import SignedOrder
+from relayer.orders.progress import FillOutcome, FillProgress, next_status
 from relayer.orders.status import TRANSITIONS, OrderStatus
+from relayer.settlement.coverage import match
 from relayer.settlement.custody import CustodyKeyring
-from relayer.settlement.fills import TERMINAL, FillStatus, FillView, check_transition, derive
+from relayer.settlement.fills import (
+    QUIET,
+    TERMINAL,
+    FillStatus,
+    FillView,
+    check_transition,
+    derive,
+)
+from relayer.settlement.placement import Placement, place
 from relayer.settlement.policy import (
+    PAIR_RULES,
     FillFacts,
     Parties,
     PolicySettings,
@@ -169,7 +179,8 @@ class Coordinator:
             await self.evaluate(order_hash)
 
     async def _on_order_changed(self, event: OrderStatusChanged) -> None:
-        if event.new is OrderStatus.CANCELLED and event.order_hash in self._by_order:
+        if (event.new in (OrderStatus.CANCELLED, OrderStatus.EXPIRED)
+                and event.order_hash in self._by_order):
             await self.evaluate(event.order_hash)
 
     def _order_of(self, event: object) -> str | None:
@@ -190,7 +201,7 @@ class Coordinator:
     async def tick(self) -> None:
         """Time moves rules (finality locks, windows): look at every open fill's order."""
         open_orders = {fill.order_hash for fill in self._fills.values()
-                       if fill.status not in TERMINAL}
+                       if fill.status not in QUIET}
         open_orders |= {s.order_hash.lower() for s in self._escrows
                         if s.role is EscrowRole.SRC
                         and f"{s.chain}:{s.escrow}" not in self._fills}
@@ -206,39 +217,48 @@ class Coordinator:
         entry = self._book.get(order_hash)
         if entry is None:
             return []
-        signed, order = entry.signed, entry.signed.order
-        escrows = self._escrows.by_order(order_hash)
-        sources = [s for s in escrows if s.role is EscrowRole.SRC and s.chain == order.src_chain]
-        targets = [s for s in escrows if s.role is EscrowRole.DST and s.chain == order.dst_chain]
         now = int(self._clock.now())
+        placements = self._placements(entry)
         seen: set[str] = set()
-        filled_before = 0
-        for src in sources:
-            fill_id = f"{src.chain}:{src.escrow}"
-            seen.add(fill_id)
-            index = self._secret_index(signed, src, filled_before)
-            filled_before += max(src.immutables.amount, 0)
-            fill = self._fill(fill_id, order_hash, index)
-            fill.secret_index = index
-            await self._settle(entry, fill, src, targets, now)
+        for placed in placements:
+            fill = self._fill(placed.fill_id, order_hash, placed.index)
+            fill.secret_index = placed.index
+            seen.add(placed.fill_id)
+            if placed.authentic:
+                await self._settle(entry, fill, placed, now)
+            else:
+                fill.src, fill.dst = placed.state, None
+                await self._record(fill, FillStatus.FOREIGN,
+                                   tuple(str(r) for r in placed.reasons), now)
         for fill_id in sorted(self._by_order.get(order_hash, set()) - seen):
             fill = self._fills[fill_id]
             if fill.status not in TERMINAL and fill.status is not FillStatus.REVERTED:
                 fill.src = fill.dst = None
                 await self._record(fill, FillStatus.REVERTED, (), now)
-        _show_fills(entry, [(s, self._fills[f"{s.chain}:{s.escrow}"].secret_index)
-                            for s in sources])
-        await self._update_order(entry, sources)
+        counted = [p for p in placements if p.counted]
+        _show_fills(entry, [(p.state, p.index, self._fills[p.fill_id].status)
+                            for p in counted])
+        await self._update_order(entry, counted, now)
         return [self._fills[f] for f in sorted(self._by_order.get(order_hash, set()))]
 
-    async def _settle(self, entry: OrderEntry, fill: Fill, src: EscrowState,
-                      targets: list[EscrowState], now: int) -> None:
-        signed = entry.signed
+    def _placements(self, entry: OrderEntry) -> list[Placement]:
+        return place(entry.signed, [s for s in self._escrows.by_order(entry.order_hash)
+                                    if s.role is EscrowRole.SRC])
+
+    def _targets(self, entry: OrderEntry) -> list[EscrowState]:
+        """The order's destination escrows that can still pay the maker."""
+        dst_chain = entry.signed.order.dst_chain
+        return [s for s in self._escrows.by_order(entry.order_hash)
+                if s.role is EscrowRole.DST and s.chain == dst_chain
+                and s.phase is not EscrowPhase.CANCELLED]
+
+    async def _settle(self, entry: OrderEntry, fill: Fill, placed: Placement,
+                      now: int) -> None:
+        signed, src = entry.signed, placed.state
+        targets = self._targets(entry)
         await self._learn_secret_from_chain(signed, fill, src, targets)
         released = self._secrets.get(entry.order_hash, fill.secret_index) is not None
-        candidates = [t for t in targets
-                      if t.immutables.hashlock.lower() == src.immutables.hashlock.lower()]
-        dst, verdict = self._best_destination(entry, fill, src, candidates, now, released)
+        dst, verdict = self._destination(entry, placed, targets, now)
         fill.src, fill.dst = src, dst
         view = FillView(
             src=src, dst=dst, verdict=verdict, released=released, now=now,
@@ -262,28 +282,85 @@ class Coordinator:
             self.stats.withheld[first] = self.stats.withheld.get(first, 0) + 1
         await self._record(fill, status, reasons, now)
 
-    def _best_destination(self, entry: OrderEntry, fill: Fill, src: EscrowState,
-                          candidates: list[EscrowState], now: int, released: bool
-                          ) -> tuple[EscrowState | None, Verdict]:
-        """The destination escrow that comes closest to passing (several may claim the
-        same hashlock: a wrong one must not hide a right one)."""
+    def _destination(self, entry: OrderEntry, placed: Placement,
+                     targets: list[EscrowState], now: int
+                     ) -> tuple[EscrowState | None, Verdict]:
+        """The fill's destination escrow and the verdict of every rule on the pair.
+
+        Rule 6 first: the open authentic source escrows of this maker locked with this
+        fill's hash get distinct destinations that pass rules 1 to 4 where possible; a
+        fill that got one is judged with it. Otherwise (it is not open any more, or
+        nothing fits it) the destination that comes closest to passing is shown: a
+        wrong one claiming the same hashlock must not hide a right one."""
+        members, matched = self._coverage(entry, placed, now)
+        key = (placed.state.chain, placed.state.escrow)
+        unmatched = [k for k, (_, candidates) in members.items() if matched.get(k) is None]
+        own_candidates = members[key][1] if key in members else []
+        uncovered = any(k != key for k in unmatched) or (key in unmatched
+                                                         and bool(own_candidates))
+        mine = matched.get(key)
+        if mine is not None:
+            return mine, evaluate(self._facts(entry, placed, mine, now, uncovered),
+                                  self._policy, self._parties)
+        hashlock = placed.state.immutables.hashlock.lower()
+        options: list[EscrowState | None] = [
+            t for t in targets if t.immutables.hashlock.lower() == hashlock] or [None]
         best: tuple[EscrowState | None, Verdict] | None = None
-        options: list[EscrowState | None] = list(candidates) or [None]
         for dst in options:
-            verdict = evaluate(self._facts(entry, fill, src, dst, now, released),
+            verdict = evaluate(self._facts(entry, placed, dst, now, uncovered),
                                self._policy, self._parties)
             if best is None or len(verdict.reasons) < len(best[1].reasons):
                 best = (dst, verdict)
-            if verdict.release:
-                break
         assert best is not None
         return best
 
-    def _facts(self, entry: OrderEntry, fill: Fill, src: EscrowState,
-               dst: EscrowState | None, now: int, released: bool) -> FillFacts:
-        signed = entry.signed
+    def _coverage(self, entry: OrderEntry, placed: Placement, now: int
+                  ) -> tuple[dict[EscrowKey, tuple[EscrowState, list[EscrowState]]],
+                             dict[EscrowKey, EscrowState | None]]:
+        """Every open authentic source escrow of this order's maker locked with the
+        fill's hash (on any order the relayer knows; on Ethereum also the factory's
+        escrows of orders it does not know, which nothing here can cover), each with the
+        destinations that satisfy rules 1 to 4 for it, and a matching of them."""
+        order = entry.signed.order
+        hashlock = placed.state.immutables.hashlock.lower()
+        members: dict[EscrowKey, tuple[EscrowState, list[EscrowState]]] = {}
+        cache: dict[str, list[Placement]] = {entry.order_hash: []}
+        for state in self._escrows.by_hashlock(hashlock):
+            if state.role is not EscrowRole.SRC or state.phase is not EscrowPhase.OPEN:
+                continue
+            key = (state.chain, state.escrow)
+            owner = self._book.get(state.order_hash.lower())
+            if owner is None:
+                if (state.origin is None and state.chain == order.src_chain
+                        and self._parties.same(order.src_chain, state.immutables.maker,
+                                               order.maker)):
+                    members[key] = (state, [])
+                continue
+            other = owner.signed.order
+            if other.src_chain != order.src_chain or not self._parties.same(
+                    order.src_chain, other.maker, order.maker):
+                continue
+            placements = cache.get(owner.order_hash) or self._placements(owner)
+            cache[owner.order_hash] = placements
+            found = next((p for p in placements if p.state.escrow == state.escrow
+                          and p.state.chain == state.chain), None)
+            if found is None or not found.authentic:
+                continue
+            candidates = [
+                dst for dst in self._targets(owner)
+                if dst.immutables.hashlock.lower() == hashlock
+                and evaluate(self._facts(owner, found, dst, now, False), self._policy,
+                             self._parties, PAIR_RULES).release]
+            members[key] = (state, candidates)
+        keys = list(members)
+        chosen = match([members[k][1] for k in keys])
+        return members, {k: chosen[i] for i, k in enumerate(keys)}
+
+    def _facts(self, entry: OrderEntry, placed: Placement, dst: EscrowState | None,
+               now: int, uncovered: bool) -> FillFacts:
+        signed, src = entry.signed, placed.state
         return FillFacts(
-            signed=signed, secret_index=fill.secret_index, fill_amount=src.immutables.amount,
+            signed=signed, secret_index=placed.index, fill_amount=src.immutables.amount,
             required_dst_amount=self._required_amount(signed, src),
             src=Sighting(_as_created(src), src.confirmations(self._height(src.chain))),
             dst=None if dst is None else Sighting(_as_created(dst),
@@ -291,7 +368,9 @@ class Coordinator:
             now=now,
             order_cancelled=entry.status is OrderStatus.CANCELLED,
             secret_released=_released_elsewhere(
-                self._secrets.get(entry.order_hash, fill.secret_index), fill.fill_id),
+                self._secrets.get(entry.order_hash, placed.index), placed.fill_id),
+            placement=placed.reasons,
+            uncovered=uncovered,
         )
 
     @staticmethod
@@ -310,21 +389,6 @@ class Coordinator:
                                    _GAS_WORST_CASE if gas else 0)
         promised = src.complement.amount if src.complement is not None else 0
         return max(floor, promised)
-
-    @staticmethod
-    def _secret_index(signed: SignedOrder, src: EscrowState, filled_before: int) -> int:
-        order = signed.order
-        if order.parts == 1:
-            return 0
-        try:
-            return secret_index(filled_before, src.immutables.amount, order.making_amount,
-                                order.parts)
-        except ValueError:
-            hashlock = src.immutables.hashlock.lower()
-            for index, secret_hash in enumerate(signed.secret_hashes):
-                if "0x" + secret_hash.hex() == hashlock:
-                    return index
-            return 0
 
     def _height(self, chain: str) -> int:
         return self._tip_height(chain) or 0
@@ -465,29 +529,54 @@ class Coordinator:
                                for action, state in self._public_targets(fill, fill.status))
         return actions
 
-    async def _update_order(self, entry: OrderEntry, sources: list[EscrowState]) -> None:
-        """Mark the order filled (partially) once its source escrows are final."""
+    async def _update_order(self, entry: OrderEntry, counted: list[Placement],
+                            now: int) -> None:
+        """Move the order to the status its authentic fills give it (orders.progress):
+        foreign escrows and escrows that do not match the order never move it, and a fill
+        counts once its source escrow is final."""
         if self._transition_order is None:
             return
         order = entry.signed.order
         depth = self._policy.confirmations[order.src_chain]
-        final = sum(s.immutables.amount for s in sources
-                    if s.confirmations(self._height(s.chain)) >= depth)
-        target = (OrderStatus.FILLED if final >= order.making_amount
-                  else OrderStatus.PARTIALLY_FILLED if final > 0 else None)
-        if target is None or entry.status is target or target not in TRANSITIONS[entry.status]:
+        fills = []
+        for placed in counted:
+            fill = self._fills[placed.fill_id]
+            if fill.status is FillStatus.INVALID_ESCROW and any(
+                    r.startswith("SRC_") for r in fill.reasons):
+                continue
+            if placed.state.confirmations(self._height(placed.state.chain)) < depth:
+                continue
+            fills.append(FillProgress(amount=placed.state.immutables.amount,
+                                      outcome=_outcome(fill.status)))
+        closed = (entry.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED)
+                  or now >= order.deadline)
+        step = next_status(entry.status, order.making_amount, fills, closed=closed)
+        if step is None:
             return
-        await self._transition_order(entry.order_hash, target, reason="escrows_final")
+        target, reason = step
+        if target is entry.status or target not in TRANSITIONS[entry.status]:
+            return
+        await self._transition_order(entry.order_hash, target, reason=reason)
 
 
-def _show_fills(entry: OrderEntry, sources: list[tuple[EscrowState, int]]) -> None:
-    """The order's fills as the API lists them: every source escrow on chain (final or
-    not), so resolvers know what remains and which secret index the next fill uses."""
-    fills = [BookFill(making_amount=src.immutables.amount,
+def _outcome(status: FillStatus) -> FillOutcome:
+    if status is FillStatus.SETTLED:
+        return FillOutcome.SETTLED
+    if status is FillStatus.REFUNDED:
+        return FillOutcome.REFUNDED
+    return FillOutcome.OPEN
+
+
+def _show_fills(entry: OrderEntry, fills: list[tuple[EscrowState, int, FillStatus]]) -> None:
+    """The order's fills as the API lists them: every authentic source escrow on chain
+    (final or not), so resolvers know what remains and which secret index the next
+    fill uses."""
+    shown = [BookFill(making_amount=src.immutables.amount,
                       taking_amount=src.complement.amount if src.complement else 0,
-                      secret_index=index) for src, index in sources]
-    if fills != entry.fills:
-        entry.fills = fills
+                      secret_index=index, outcome=str(_outcome(status)))
+             for src, index, status in fills]
+    if shown != entry.fills:
+        entry.fills = shown
         entry.render_cache.clear()
 
 

@@ -48,16 +48,24 @@ class FillStatus(StrEnum):
     """The source escrow was cancelled (the maker has its funds back), final."""
     REVERTED = "reverted"
     """The source escrow left the chain in a reorg or rollback."""
+    FOREIGN = "foreign"
+    """The escrow names the order but does not hold the maker's funds as committed (a
+    forged or unregistered order lock, another chain): never a fill of the order, never
+    a secret index, never a reason to release (the reasons say why)."""
 
 
 S = FillStatus
 BEFORE_RELEASE = frozenset({S.SRC_SEEN, S.INVALID_ESCROW, S.VERIFIED, S.FINAL, S.READY})
 TERMINAL = frozenset({S.SETTLED, S.REFUNDED})
+QUIET = TERMINAL | {S.FOREIGN}
+"""Statuses that time alone does not change: the tick leaves them alone."""
 TRANSITIONS: dict[FillStatus, frozenset[FillStatus]] = {
     **{status: frozenset(set(S) - {status}) for status in BEFORE_RELEASE | {S.REVERTED}},
     **{status: frozenset(set(S) - BEFORE_RELEASE - {status})
        for status in (S.SECRET_RELEASED, S.DST_WITHDRAWN, S.SRC_WITHDRAWN, S.PUBLIC_WITHDRAW,
                       S.CANCELLATION, S.PUBLIC_CANCELLATION)},
+    # Authenticity does not change while the escrow is on chain; only a reorg ends it.
+    S.FOREIGN: frozenset({S.REVERTED}),
     S.SETTLED: frozenset(),
     S.REFUNDED: frozenset(),
 }

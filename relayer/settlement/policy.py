@@ -22,6 +22,15 @@ from relayer.orders.timelocks import Stage, Timelocks
 class Withheld(StrEnum):
     """Why a secret is not released (yet); stable codes shown in a fill's status."""
 
+    # Authenticity: only the maker's own funds, as committed, make a fill.
+    SRC_FOREIGN_LOCK = "SRC_FOREIGN_LOCK"
+    """Cardano: the Fill spent an order-script output that is not the order's registered
+    lock nor a continuing output of it (anyone can pay the script a copy of the datum)."""
+    SRC_LINEAGE_UNKNOWN = "SRC_LINEAGE_UNKNOWN"
+    """Cardano: the escrow was indexed without its lock lineage, so it cannot be shown to
+    hold the maker's funds."""
+    SRC_WRONG_CHAIN = "SRC_WRONG_CHAIN"
+    """The escrow names the order but lives on another chain than the order's source."""
     # Rule 1: the source escrow exists and matches the order.
     SRC_ESCROW_MISSING = "SRC_ESCROW_MISSING"
     SRC_ORDER_HASH_MISMATCH = "SRC_ORDER_HASH_MISMATCH"
@@ -31,6 +40,14 @@ class Withheld(StrEnum):
     SRC_AMOUNT_MISMATCH = "SRC_AMOUNT_MISMATCH"
     SRC_SAFETY_DEPOSIT_MISMATCH = "SRC_SAFETY_DEPOSIT_MISMATCH"
     SRC_TIMELOCKS_MISMATCH = "SRC_TIMELOCKS_MISMATCH"
+    SRC_NOT_WHOLE_FILL = "SRC_NOT_WHOLE_FILL"
+    """A single-secret order is filled whole, by one source escrow."""
+    SRC_DUPLICATE_FILL = "SRC_DUPLICATE_FILL"
+    """A single-secret order already has an authentic source escrow before this one."""
+    SRC_OVERFILL = "SRC_OVERFILL"
+    """With the authentic fills before it (chain order) this fill exceeds the order."""
+    SRC_SECRET_INDEX_REUSED = "SRC_SECRET_INDEX_REUSED"
+    """This fill's secret index (from the cumulative amount) is an earlier fill's."""
     # Rule 2: the destination escrow pays the maker what the auction required.
     DST_ESCROW_MISSING = "DST_ESCROW_MISSING"
     DST_HASHLOCK_MISMATCH = "DST_HASHLOCK_MISMATCH"
@@ -49,6 +66,20 @@ class Withheld(StrEnum):
     # Rule 5: the order is not cancelled and the secret was not released before.
     ORDER_CANCELLED = "ORDER_CANCELLED"
     SECRET_ALREADY_RELEASED = "SECRET_ALREADY_RELEASED"
+    # Rule 6: every escrow this secret opens has its own payment waiting.
+    SHARED_HASHLOCK_UNCOVERED = "SHARED_HASHLOCK_UNCOVERED"
+    """Another open authentic source escrow of this maker is locked with the same hash
+    and lacks its own valid, final destination escrow (one destination covers one
+    source)."""
+
+
+AUTHENTICITY: frozenset[Withheld] = frozenset({
+    Withheld.SRC_FOREIGN_LOCK, Withheld.SRC_LINEAGE_UNKNOWN, Withheld.SRC_WRONG_CHAIN})
+"""Reasons that make a source escrow foreign: never a fill, never an index, no rule."""
+PLACEMENT: frozenset[Withheld] = frozenset({
+    Withheld.SRC_NOT_WHOLE_FILL, Withheld.SRC_DUPLICATE_FILL, Withheld.SRC_OVERFILL,
+    Withheld.SRC_SECRET_INDEX_REUSED})
+"""Rule 1 reasons that come from the order's other fills, not the escrow alone."""
 
 
 class Parties(Protocol):
@@ -84,6 +115,12 @@ class FillFacts:
     now: int
     order_cancelled: bool
     secret_released: bool
+    placement: tuple[Withheld, ...] = ()
+    """Rule 1 reasons from where this fill stands among the order's authentic fills
+    (``settlement.placement``)."""
+    uncovered: bool = False
+    """Rule 6: another open authentic source escrow with this hash lacks its own
+    destination (``settlement.coverage``)."""
 
     @property
     def secret_hash(self) -> str:
@@ -140,6 +177,7 @@ def source_escrow_matches(facts: FillFacts, settings: PolicySettings,
         reasons.append(Withheld.SRC_SAFETY_DEPOSIT_MISMATCH)
     if _source_offsets(Timelocks.unpack(src.timelocks)[0]) != _source_offsets(order.timelocks):
         reasons.append(Withheld.SRC_TIMELOCKS_MISMATCH)
+    reasons.extend(facts.placement)
     return reasons
 
 
@@ -180,10 +218,21 @@ def destination_escrow_matches(facts: FillFacts, settings: PolicySettings,
     return reasons
 
 
+def finality_lock_end(order_offset: int, dst: EscrowCreated) -> int:
+    """When the destination's finality lock ends: the ORDER's DstWithdrawal offset
+    counted from the escrow's creation (the later of its block's time and the
+    ``deployedAt`` it declares), and never before the escrow's own withdrawal stage.
+    The escrow's declared offset is the resolver's choice and may be 0."""
+    packed = dst.immutables.timelocks
+    _, deployed_at = Timelocks.unpack(packed)
+    created = max(dst.point.timestamp, deployed_at)
+    return max(created + order_offset, stage_start(packed, Stage.DST_WITHDRAWAL))
+
+
 def both_final(facts: FillFacts, settings: PolicySettings,
                parties: Parties) -> list[Withheld]:
-    """Rule 3: the confirmation depth is reached on each chain and the destination's
-    finality lock (DstWithdrawal) has begun."""
+    """Rule 3: the confirmation depth is reached on each chain and the order's
+    destination finality lock has passed."""
     order = facts.signed.order
     reasons = []
     if facts.src is None or facts.src.confirmations < settings.confirmations[order.src_chain]:
@@ -191,8 +240,8 @@ def both_final(facts: FillFacts, settings: PolicySettings,
     if facts.dst is None or facts.dst.confirmations < settings.confirmations[order.dst_chain]:
         reasons.append(Withheld.DST_NOT_FINAL)
     dst = facts.dst
-    if dst is None or facts.now < stage_start(dst.escrow.immutables.timelocks,
-                                              Stage.DST_WITHDRAWAL):
+    if dst is None or facts.now < finality_lock_end(order.timelocks.dst_withdrawal,
+                                                    dst.escrow):
         reasons.append(Withheld.DST_FINALITY_LOCK)
     return reasons
 
@@ -219,17 +268,25 @@ def not_cancelled_nor_released(facts: FillFacts, settings: PolicySettings,
     return reasons
 
 
-RULES: tuple[Check, ...] = (
+def covered(facts: FillFacts, settings: PolicySettings,
+            parties: Parties) -> list[Withheld]:
+    """Rule 6: every open authentic source escrow this secret opens has its own payment."""
+    return [Withheld.SHARED_HASHLOCK_UNCOVERED] if facts.uncovered else []
+
+
+PAIR_RULES: tuple[Check, ...] = (
     source_escrow_matches,
     destination_escrow_matches,
     both_final,
     time_remains,
-    not_cancelled_nor_released,
 )
+"""Rules 1 to 4: what one source escrow and one destination escrow must satisfy."""
+RULES: tuple[Check, ...] = (*PAIR_RULES, not_cancelled_nor_released, covered)
 
 
-def evaluate(facts: FillFacts, settings: PolicySettings, parties: Parties) -> Verdict:
+def evaluate(facts: FillFacts, settings: PolicySettings, parties: Parties,
+             rules: tuple[Check, ...] = RULES) -> Verdict:
     reasons: list[Withheld] = []
-    for rule in RULES:
+    for rule in rules:
         reasons.extend(rule(facts, settings, parties))
     return Verdict(tuple(reasons))

@@ -212,7 +212,7 @@ async def test_withdrawals_settle_and_a_chain_secret_is_recorded(maker_mode: Har
     h.confirm()
     await h.coordinator.tick()
     assert fill.status is FillStatus.SETTLED
-    assert h.book.get(h.order_hash).status is OrderStatus.FILLED  # type: ignore[union-attr]
+    assert h.book.get(h.order_hash).status is OrderStatus.EXECUTED  # type: ignore[union-attr]
 
 
 async def test_resolver_vanishes_public_cancel_then_refund(h: Harness) -> None:
