@@ -35,6 +35,8 @@ class FillView(msgspec.Struct):
     making_amount: Amount
     taking_amount: Amount
     secret_index: int
+    outcome: str
+    """``open``, ``settled`` (the maker was paid) or ``refunded`` (the maker has it back)."""
 
 
 class _OrderStatic(msgspec.Struct):
@@ -50,7 +52,12 @@ class _OrderStatic(msgspec.Struct):
     auction_start: int
     auction_end: int
     filled_making_amount: Amount
+    """What authentic fills took from the order (foreign escrows never count)."""
     remaining_making_amount: Amount
+    executed_making_amount: Amount
+    """The part of the filled amount whose fills settled."""
+    refunded_making_amount: Amount
+    """The part of the filled amount the maker got back (cancelled fills)."""
     fills: list[FillView]
 
 
@@ -120,8 +127,10 @@ def _static_view(entry: OrderEntry) -> _OrderStatic:
         auction_end=order.auction.end_time,
         filled_making_amount=str(entry.filled_making_amount),
         remaining_making_amount=str(entry.remaining_making_amount),
+        executed_making_amount=str(entry.executed_making_amount),
+        refunded_making_amount=str(entry.refunded_making_amount),
         fills=[FillView(making_amount=str(f.making_amount), taking_amount=str(f.taking_amount),
-                        secret_index=f.secret_index) for f in entry.fills],
+                        secret_index=f.secret_index, outcome=f.outcome) for f in entry.fills],
     )
 
 

@@ -68,6 +68,8 @@ EVENT_CHANNELS: dict[str, tuple[str, ...]] = {
     "order_invalid": (ORDERS, ORDER_PREFIX),
     "order_filled": (ORDERS, ORDER_PREFIX, FILLS),
     "order_filled_partially": (ORDERS, ORDER_PREFIX, FILLS),
+    "order_executed": (ORDERS, ORDER_PREFIX, FILLS),
+    "order_refunded": (ORDERS, ORDER_PREFIX, FILLS),
     "price_update": (PRICES, PRICE_PREFIX),
     "escrow_created": (ORDER_PREFIX, FILLS),
     "secret_shared": (SECRETS,),
@@ -81,6 +83,8 @@ STATUS_EVENTS: dict[OrderStatus, str] = {
     OrderStatus.INVALID: "order_invalid",
     OrderStatus.FILLED: "order_filled",
     OrderStatus.PARTIALLY_FILLED: "order_filled_partially",
+    OrderStatus.EXECUTED: "order_executed",
+    OrderStatus.REFUNDED: "order_refunded",
 }
 """The public name of a status change by its new status; any other is ``order_updated``."""
 
