@@ -324,7 +324,7 @@ class Coordinator:
         order = entry.signed.order
         hashlock = placed.state.immutables.hashlock.lower()
         members: dict[EscrowKey, tuple[EscrowState, list[EscrowState]]] = {}
-        cache: dict[str, list[Placement]] = {entry.order_hash: []}
+        cache: dict[str, list[Placement]] = {}
         for state in self._escrows.by_hashlock(hashlock):
             if state.role is not EscrowRole.SRC or state.phase is not EscrowPhase.OPEN:
                 continue
