@@ -6,6 +6,11 @@ spent; a ``Reclaim`` cancels the order, a ``Fill`` moves (part of) the funds int
 escrow, reported separately as ``EscrowCreated``. They live in the ``chain:cardano``
 stream beside the escrow events and are reverted the same way (``ChainEventReverted``
 naming the lock in its ``escrow`` field).
+
+Anyone can pay the order script with a copy of an order's datum, so each lock records its
+lineage: the output it continues (a partial fill's continuing output) and the first output
+of the chain of fills it belongs to. Only a lineage rooted at the order's registered lock
+holds the maker's funds (docs/cardano-monitor.md, "Lock lineage").
 """
 
 from __future__ import annotations
@@ -39,6 +44,19 @@ class OrderLocked:
     locked: int
     """How much of ``asset`` the output really holds."""
     point: ChainPoint
+    parent: str | None = None
+    """The lock a ``Fill`` of the same transaction spent, when this output is exactly that
+    Fill's continuing output; None for the first output of a lineage."""
+    root: str = ""
+    """The first output of this output's lineage: ``lock`` itself for a first output.
+    Empty in records written before lineages were tracked, read as ``lock`` itself
+    (``lineage_root``)."""
+    depth: int = 0
+    """Fills of the lineage before this output (0 for the first output)."""
+
+    @property
+    def lineage_root(self) -> str:
+        return self.root or self.lock
 
 
 @dataclass(frozen=True, slots=True)

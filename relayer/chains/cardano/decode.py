@@ -12,11 +12,23 @@ For each transaction, in block order:
   ``len(outputs)``, for a failed transaction). An output whose payment credential is the
   escrow script and whose inline datum is an escrow datum becomes ``EscrowCreated`` if
   its value really holds the datum's amount and safety deposit, and, for a source escrow,
-  if the same transaction filled a live lock of that order with a ``Fill`` naming this
-  output (docs/protocol.md: only then is a source escrow authentic); one at the order
-  script with an order datum becomes ``OrderLocked``. Anything else sent to our scripts (no
-  datum, a malformed one, too little value) is logged and ignored: anyone can pay a
-  script address.
+  if exactly one ``Fill`` of the same transaction, spending a live lock of that order,
+  names this output as its ``escrow_output``; the escrow's ``origin`` is that lock and its
+  lineage.
+  One at the order script with an order datum becomes ``OrderLocked``. Anything else sent
+  to our scripts (no datum, a malformed one, too little value) is logged and ignored:
+  anyone can pay a script address.
+
+Lock lineage: an order-script output continues the lock L (``parent`` L, L's root, L's
+depth + 1) only if the same transaction spent L with a ``Fill`` whose ``order_output`` is
+this output's index, and this output's datum is L's order (order hash, maker, asset,
+making amount) with ``filled`` raised by exactly the amount of the source escrow at that
+Fill's ``escrow_output``, leaving something to fill. That is the partial fill whose
+continuing output the order validator checks in full; the validator ignores
+``order_output`` when a fill completes the order, hence the amount check. Every other
+output at the order script, whoever paid it and whatever datum it copies, is the root of
+a new lineage: the settlement coordinator counts a source escrow as the maker's only if
+its origin's root is the order's registered lock (ARCHITECTURE section 5).
 
 Timelocks: the datum holds absolute POSIX milliseconds; ``EscrowImmutables.timelocks`` is
 the packed 1inch form. ``deployedAt`` is the creating transaction's lower validity bound
@@ -30,7 +42,7 @@ datum does not hold (the other side's) are 0.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import structlog
@@ -64,6 +76,7 @@ from relayer.events.chain import (
     EscrowImmutables,
     EscrowRole,
     EscrowWithdrawn,
+    LockOrigin,
 )
 from relayer.orders.timelocks import Stage
 from relayer.signing.keccak import keccak256
@@ -249,7 +262,9 @@ class BlockDecoder:
             spend = LockSpend.RECLAIM
         else:
             spend = LockSpend.FILL
-            ctx.fills[watched.order_hash] = redeemer.escrow_output
+            lock = watched.lock
+            assert lock is not None  # every watched order output keeps its OrderLocked
+            ctx.fills.append(_Fill(lock, redeemer.escrow_output, redeemer.order_output))
         return OrderLockSpent(lock=ref, order_hash=watched.order_hash, maker=watched.maker,
                               spend=spend, point=point)
 
@@ -273,10 +288,19 @@ class BlockDecoder:
         deployed_at = (self._clock.posix_ms(int(lower)) if lower is not None
                        else block_ms) // 1000
         complement: DstComplement | None = None
+        origin: LockOrigin | None = None
         if isinstance(datum, SrcEscrowDatum):
-            if ctx.fills.get("0x" + datum.order_hash.hex()) != index:
-                self._ignore("cardano_src_escrow_without_fill", ref)
+            named = [f.lock for f in ctx.fills if f.escrow_output == index
+                     and f.lock.order_hash == "0x" + datum.order_hash.hex()]
+            if len(named) != 1:
+                # None: no Fill made it. Several (only possible with several order scripts):
+                # no single lock's funds are in it.
+                self._ignore("cardano_src_escrow_without_fill" if not named
+                             else "cardano_src_escrow_named_by_several_fills", ref)
                 return None
+            spent = named[0]
+            origin = LockOrigin(lock=spent.lock, root=spent.lineage_root,
+                                filled_before=spent.filled, depth=spent.depth)
             role = EscrowRole.SRC
             times = {Stage.SRC_WITHDRAWAL: datum.withdrawal,
                      Stage.SRC_PUBLIC_WITHDRAWAL: datum.public_withdrawal,
@@ -305,7 +329,7 @@ class BlockDecoder:
             timelocks=pack_timelocks(times, deployed_at),
         )
         return EscrowCreated(role=role, escrow=ref, immutables=immutables,
-                             complement=complement, point=ctx.point(index))
+                             complement=complement, point=ctx.point(index), origin=origin)
 
     def _order_lock(self, ctx: _Tx, index: int, output: Json) -> OrderLocked | None:
         ref = f"{ctx.tx_id}#{index}"
@@ -314,16 +338,64 @@ class BlockDecoder:
         except (DatumError, ValueError):
             self._ignore("cardano_order_datum_unreadable", ref)
             return None
-        return OrderLocked(
+        locked = OrderLocked(
             lock=ref, order_hash="0x" + datum.order_hash.hex(),
             maker=self._addresses.text(datum.maker), asset=asset_text(datum.maker_asset),
             making_amount=datum.making_amount, filled=datum.filled,
             locked=output_amount(output["value"], datum.maker_asset), point=ctx.point(index),
+            root=ref,
         )
+        continued = [f.lock for f in ctx.fills
+                     if f.order_output == index and self._continues(ctx, f, locked)]
+        if len(continued) != 1:
+            if any(f.lock.order_hash == locked.order_hash for f in ctx.fills):
+                log.warning("cardano_order_lock_new_lineage_in_fill", lock=ref,
+                            order_hash=locked.order_hash)
+            return locked
+        parent = continued[0]
+        return replace(locked, parent=parent.lock, root=parent.lineage_root,
+                       depth=parent.depth + 1)
+
+    def _continues(self, ctx: _Tx, fill: _Fill, locked: OrderLocked) -> bool:
+        """Whether ``locked`` (named by ``fill`` as its order output) is the spent lock's
+        order with ``filled`` raised by the fill's escrow amount, something still left."""
+        spent = fill.lock
+        if ((spent.order_hash, spent.maker, spent.asset, spent.making_amount)
+                != (locked.order_hash, locked.maker, locked.asset, locked.making_amount)):
+            return False
+        amount = self._escrow_amount(ctx, fill.escrow_output, locked.order_hash)
+        return (amount is not None and amount > 0
+                and locked.filled == spent.filled + amount < locked.making_amount)
+
+    def _escrow_amount(self, ctx: _Tx, index: int, order_hash: str) -> int | None:
+        """The amount of the source escrow of ``order_hash`` at output ``index``, if that
+        output is one (it may come after the order output, so it is read here)."""
+        outputs = ctx.tx["outputs"]
+        if not 0 <= index < len(outputs):
+            return None
+        output = outputs[index]
+        if self._addresses.payment_script(output["address"]) not in self._scripts.escrow:
+            return None
+        try:
+            datum = decode_escrow_datum(bytes.fromhex(output.get("datum", "")))
+        except (DatumError, ValueError):
+            return None
+        if not isinstance(datum, SrcEscrowDatum) or "0x" + datum.order_hash.hex() != order_hash:
+            return None
+        return datum.amount
 
     def _ignore(self, what: str, ref: str) -> None:
         self.ignored_outputs += 1
         log.warning(what, output=ref)
+
+
+@dataclass(frozen=True, slots=True)
+class _Fill:
+    """A ``Fill`` spend: the lock it spent and the outputs its redeemer names."""
+
+    lock: OrderLocked
+    escrow_output: int
+    order_output: int
 
 
 class _Tx:
@@ -338,8 +410,8 @@ class _Tx:
         self.slot = slot
         self.height = height
         self.timestamp = timestamp
-        self.fills: dict[str, int] = {}
-        """Order hash -> the escrow output index of a Fill of that order's lock here."""
+        self.fills: list[_Fill] = []
+        """The Fills of live locks this transaction spent, in input order."""
 
     def point(self, index: int) -> ChainPoint:
         return ChainPoint(chain=CHAIN, height=self.height, slot=self.slot,

@@ -9,6 +9,11 @@ at start (reversal records undo what they name).
 
 Every live event is kept: a rollback can reach any of them in principle (the devnet's
 fresh genesis rolls back to the origin). That is a few hundred bytes per escrow.
+
+A watched order lock keeps the ``OrderLocked`` event that created it: its terms, ``filled``
+and its lineage (root and depth), which the decoder hands on to the continuing output and
+to the source escrow a Fill of it creates. The lineage lives in the events, so the fold of
+the stored stream rebuilds it exactly.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class Watched:
     hashlock: str
     """0x hex (escrows); empty for order locks."""
     maker: str
+    lock: OrderLocked | None = None
+    """Order locks: the event that created the output (terms, ``filled``, lineage)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +90,7 @@ class ChainState:
             self.watched[ref] = Watched(Kind.ESCROW, terms.order_hash, terms.hashlock,
                                         terms.maker)
         elif isinstance(event, OrderLocked):
-            self.watched[ref] = Watched(Kind.ORDER, event.order_hash, "", event.maker)
+            self.watched[ref] = Watched(Kind.ORDER, event.order_hash, "", event.maker, event)
         else:
             restored = self.watched.pop(ref, None)
         self._entries.append(_Entry(event, ref, event.point.slot, restored))
