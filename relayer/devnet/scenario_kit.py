@@ -12,27 +12,37 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import msgspec
+import structlog
 from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey
 
 from relayer.auction.details import AuctionDetails
+from relayer.devnet.attacker import Attacker
 from relayer.devnet.maker import DemoMaker, MakerOrder, SwapSpec
 from relayer.devnet.stack import ADA_PER_TUSD, Devnet
 from relayer.errors import RelayerError
+from relayer.orders.codec import order_to_wire, submission_from_wire
+from relayer.orders.model import Order
+from relayer.orders.signer import SecretSet, order_digest_of, sign_evm
 from relayer.orders.timelocks import Timelocks
 from relayer.orders.validation import OrderValidator
+from relayer.orders.wire import CustodyWire, OrderSubmissionWire
 from relayer.resolver.chains import ChainWallet
 from relayer.resolver.client import FillState, RelayerClient
 from relayer.resolver.engine import Resolver, ResolverTiming
 from relayer.resolver.main import open_wallets
 from relayer.resolver.pricing import Pricer
 from relayer.resolver.settings import load_resolver_settings
+from relayer.settlement.custody import seal_secret
 from relayer.signing.secp256k1 import private_key_address
 
+log = structlog.get_logger(__name__)
 TIMELOCKS = Timelocks(src_withdrawal=6, src_public_withdrawal=60, src_cancellation=90,
                       src_public_cancellation=100, dst_withdrawal=5, dst_public_withdrawal=50,
                       dst_cancellation=80)
@@ -71,6 +81,8 @@ class SwapReport:
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds after the scenario started."""
     reasons_seen: list[str] = field(default_factory=list)
+    reasons_by_fill: dict[str, list[str]] = field(default_factory=dict)
+    """Every withheld reason seen, per fill id."""
 
 
 @dataclass
@@ -104,6 +116,8 @@ class Scene:
         self.devnet = devnet
         self.report = report
         self.client = RelayerClient(devnet.relayer_url)
+        # Released secrets are for keys with the secrets scope (docs/api.md).
+        self.watcher = RelayerClient(devnet.relayer_url, api_key=devnet.api_key("watcher"))
         settings = devnet.relayer_settings()
         self.validator = OrderValidator.from_settings(settings)
         self.chains = devnet.chains()
@@ -116,7 +130,8 @@ class Scene:
         self.resolvers: dict[str, Resolver] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._wallets: list[ChainWallet] = [self.eth_maker, self.ada_maker]
-        self._clients: list[RelayerClient] = []
+        self._clients: list[RelayerClient] = [self.watcher]
+        self._attackers: list[Attacker] = []
         self.started = time.monotonic()
 
     # ------------------------------------------------------------------ parties
@@ -146,6 +161,16 @@ class Scene:
         self.spawn(resolver.run())
         return resolver
 
+    def attacker(self, name: str) -> Attacker:
+        """Resolver ``name``'s keys (and API key) in the hands of a thief, driven step
+        by step by the scenario (``relayer.devnet.attacker``)."""
+        attacker = Attacker(name=name, ethereum=self.devnet.ethereum_wallet(name),
+                            cardano=self.devnet.cardano_wallet(name), chains=self.chains,
+                            client=RelayerClient(self.devnet.relayer_url,
+                                                 api_key=self.devnet.api_key(name)))
+        self._attackers.append(attacker)
+        return attacker
+
     def spawn(self, work: Awaitable[Any]) -> None:
         self._tasks.append(asyncio.ensure_future(work))
 
@@ -155,6 +180,8 @@ class Scene:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for wallet in self._wallets:
             await wallet.close()
+        for attacker in self._attackers:
+            await attacker.close()
         for client in (*self._clients, self.client):
             await client.close()
 
@@ -189,12 +216,58 @@ class Scene:
             dst_safety_deposit=self.chains.get(dst, field="dst").safety_deposit,
             deadline=now + 600, parts=parts, custody=custody)
 
-    async def submit(self, spec: SwapSpec) -> MakerOrder:
-        order = await self.maker.submit(spec)
+    async def submit(self, spec: SwapSpec, *, secrets: SecretSet | None = None
+                     ) -> MakerOrder:
+        """The demo maker submits ``spec``; with ``secrets``, an Ethereum-source order
+        locked with those (already used) secrets instead of fresh ones."""
+        order = (await self.maker.submit(spec) if secrets is None
+                 else await self._submit_reusing(spec, secrets))
         self.report.swaps.append(SwapReport(
             order.order_hash, spec.direction,
             secret_hashes=["0x" + h.hex() for h in order.secrets.hashes]))
         return order
+
+    async def _submit_reusing(self, spec: SwapSpec, secrets: SecretSet) -> MakerOrder:
+        """What a careless wallet does: sign another Ethereum-source order with secrets an
+        earlier order uses (the demo maker approved the factory with that order)."""
+        if spec.src_chain != "ethereum":
+            raise ScenarioFailed("only Ethereum-source orders reuse secrets here")
+        wire = order_to_wire(Order(
+            salt=random.getrandbits(64), src_chain=spec.src_chain, dst_chain=spec.dst_chain,
+            maker=self.eth_maker.address, receiver=spec.receiver,
+            maker_asset=spec.maker_asset, taker_asset=spec.taker_asset,
+            making_amount=spec.making_amount, taking_amount=spec.taking_amount,
+            auction=spec.auction, hashlock=secrets.hashlock, parts=spec.parts,
+            timelocks=spec.timelocks, src_safety_deposit=spec.src_safety_deposit,
+            dst_safety_deposit=spec.dst_safety_deposit, deadline=spec.deadline))
+        _, order_hash = self.validator.canonical(wire)
+        submission = OrderSubmissionWire(
+            order=wire, secret_hashes=["0x" + h.hex() for h in secrets.hashes],
+            signature=sign_evm(order_digest_of(self.validator, wire),
+                               self.devnet.eth_key("maker")))
+        if spec.custody:
+            key_id = await self.client.custody_key()
+            submission = msgspec.structs.replace(submission, custody=CustodyWire(
+                key_id=key_id,
+                sealed_secrets=["0x" + seal_secret(key_id, s).hex() for s in secrets.secrets]))
+        accepted = await self.client.submit(submission)
+        if accepted != order_hash:
+            raise ScenarioFailed(f"the relayer took order {accepted}, not {order_hash}")
+        return MakerOrder(spec=spec, signed=submission_from_wire(order_hash, submission),
+                          secrets=secrets)
+
+    async def finish(self) -> None:
+        """Every swap's final order status and fills, as the relayer shows them."""
+        for swap in self.report.swaps:
+            try:
+                fills = await self.client.fills(swap.order_hash)
+                swap.status = await self.order_status(swap.order_hash)
+            except RelayerError as exc:  # a scenario that broke the relayer
+                log.warning("scenario_final_state_unread", order_hash=swap.order_hash,
+                            error=exc.code)
+                continue
+            swap.fills = [{"fill_id": f.fill_id, "idx": f.idx, "status": f.status,
+                           "reasons": list(f.reasons)} for f in fills]
 
     def swap_report(self, order: MakerOrder) -> SwapReport:
         return next(s for s in self.report.swaps if s.order_hash == order.order_hash)
@@ -228,16 +301,27 @@ class Scene:
             elapsed = round(time.monotonic() - self.started, 2)
             for fill in fills:
                 report.timings.setdefault(f"{fill.idx}:{fill.status}", elapsed)
+                per_fill = report.reasons_by_fill.setdefault(fill.fill_id, [])
                 for reason in fill.reasons:
                     if reason not in report.reasons_seen:
                         report.reasons_seen.append(reason)
+                    if reason not in per_fill:
+                        per_fill.append(reason)
             return bool(fills) and done(fills)
 
         await self.until(what, probe, timeout=timeout)
         report.fills = [{"fill_id": f.fill_id, "idx": f.idx, "status": f.status,
                          "reasons": list(f.reasons)} for f in seen]
-        report.status = (await self.client.order(order.order_hash)).status
+        report.status = await self.order_status(order.order_hash)
         return seen
+
+    async def order_status(self, order_hash: str) -> str:
+        """The order's status as the relayer shows it (what it says, should the view
+        no longer decode: an overfilled order once showed a negative remaining amount)."""
+        try:
+            return (await self.client.order(order_hash)).status
+        except msgspec.ValidationError as exc:
+            return f"unreadable: {exc}"
 
     def check(self, name: str, ok: bool, **detail: Any) -> bool:
         self.report.checks.append(Check(name, bool(ok), detail))

@@ -51,6 +51,7 @@ from relayer.chains.cardano.datums import (
     DstEscrowDatum,
     EscrowDatum,
     Fill,
+    OrderDatum,
     PlutusAddress,
     PublicCancel,
     PublicWithdraw,
@@ -277,7 +278,12 @@ class CardanoWallet:
     async def lock_order(self, signed: SignedOrder, chains: ChainRegistry) -> UtxoRef:
         """Lock ``signed``'s making amount at the order script (the maker's part of a
         Cardano-source order); the output to name in ``src_order_utxo``."""
-        datum = expected_datum(signed, chains)
+        return (await self.lock(expected_datum(signed, chains)))[0]
+
+    async def lock(self, datum: OrderDatum) -> tuple[UtxoRef, Sent]:
+        """Pay the datum's making amount of its asset to the order script with ``datum``
+        inline (``lock_order``'s transaction for any datum: anyone can pay the script);
+        the output and the transaction."""
 
         def work(context: OgmiosV6ChainContext, now: Now) -> Transaction:
             output = with_min_ada(context, TransactionOutput(
@@ -288,7 +294,7 @@ class CardanoWallet:
                          exclude=self._reference_utxos(context))
 
         _, sent, _ = await self._send(work)
-        return UtxoRef(tx_id=sent.tx_id, index=0)
+        return UtxoRef(tx_id=sent.tx_id, index=0), sent
 
     async def reclaim(self, utxo: UtxoRef) -> Sent:
         """The maker takes a locked order output back (the Reclaim redeemer)."""
