@@ -40,6 +40,7 @@ from relayer.config import Settings
 from relayer.errors import RelayerError
 from relayer.events.bus import EventBus
 from relayer.events.public import PublicEvents
+from relayer.explorer.routes import explorer_routes
 from relayer.memory import freeze_survivors
 from relayer.metrics import Metrics, TimedStore
 from relayer.orders.book import OrderBook
@@ -211,6 +212,7 @@ def create_app(
         Route("/metrics", MetricsRoute(metrics, store).endpoint, methods=["GET"]),
     ]
     routes.extend(settlement.routes())
+    routes.extend(explorer_routes(relayer, settlement.coordinator))
     routes.append(Route("/openapi.json", OpenAPIRoute().endpoint, methods=["GET"]))
     routes.append(WebSocketRoute("/ws", ws_endpoint))
     bind_order_hash(routes)

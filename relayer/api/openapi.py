@@ -15,7 +15,10 @@ from relayer.api.custody import CustodyKeys
 from relayer.api.errors import ErrorBody
 from relayer.api.quote import QuoteView
 from relayer.api.settlement import FillList, PublicActionList, SecretList, SecretWire
+from relayer.api.tokens import TokenList
 from relayer.api.views import OrderList, OrderView, PriceView, SubmitResult
+from relayer.explorer.curve import MAX_SAMPLES, CurveView
+from relayer.explorer.timeline import OrderTimeline
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import CancelWire, OrderSubmissionWire
 from relayer.webhooks.wire import (
@@ -99,6 +102,24 @@ OPERATIONS = [
     ]),
     Operation("get", "/api/custody/keys", "Keys to seal secrets to for custody mode",
               CustodyKeys, errors=()),
+    Operation("get", "/api/tokens", "Every configured asset: chain, symbol, id, decimals",
+              TokenList, errors=()),
+    Operation("get", "/api/orders/{order_hash}/curve", "The order's auction curve sampled by"
+              " the server: start, points, floor, gas adjustment, now", CurveView,
+              params=[_HASH, _q("samples", "evenly spaced steps between start and end",
+                                {"type": "integer", "minimum": 1, "maximum": MAX_SAMPLES,
+                                 "default": 120})], errors=(400, 404)),
+    Operation("get", "/api/orders/{order_hash}/timeline", "Each fill's escrows on both"
+              " chains: transactions, confirmations, time locks, status history and the"
+              " rules holding the secret back (never the secret)", OrderTimeline,
+              params=[_HASH], errors=(404,)),
+    Operation("get", "/", "The explorer: the live order book (HTML, docs/explorer.md)", str,
+              errors=(), media_type="text/html"),
+    Operation("get", "/orders/{order_hash}", "The explorer: one order's curve and escrows"
+              " (HTML; 404 for an unknown order)", str, params=[_HASH], errors=(),
+              media_type="text/html"),
+    Operation("get", "/explorer/{name}", "The explorer's scripts, styles and chart library",
+              str, params=[_p("name", "file name")], errors=(404,), media_type="text/*"),
     Operation("get", "/api/orders/{order_hash}/fills", "The order's fills, each with its"
               " status and why its secret is withheld (docs/settlement.md)", FillList,
               params=[_HASH], errors=(404,)),

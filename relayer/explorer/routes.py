@@ -1,0 +1,26 @@
+"""The explorer's routes: its two pages, their files, and the views they read."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from relayer.api.context import Relayer
+from relayer.api.tokens import TokenRoutes
+from relayer.explorer.curve import CurveRoutes
+from relayer.explorer.pages import ExplorerPages
+from relayer.explorer.timeline import TimelineRoutes
+from relayer.settlement.coordinator import Coordinator
+
+
+def explorer_routes(relayer: Relayer, coordinator: Coordinator) -> list[Route]:
+    pages = ExplorerPages(relayer.desk.book)
+    curve = CurveRoutes(relayer)
+    timeline = TimelineRoutes(relayer, coordinator)
+    return [
+        Route("/", pages.book, methods=["GET"]),
+        Route("/orders/{order_hash}", pages.order, methods=["GET"]),
+        Route("/explorer/{name}", pages.asset, methods=["GET"]),
+        Route("/api/tokens", TokenRoutes(relayer.chains).tokens, methods=["GET"]),
+        Route("/api/orders/{order_hash}/curve", curve.curve, methods=["GET"]),
+        Route("/api/orders/{order_hash}/timeline", timeline.timeline, methods=["GET"]),
+    ]
