@@ -21,6 +21,7 @@ from relayer.explorer.curve import MAX_SAMPLES, CurveView
 from relayer.explorer.timeline import OrderTimeline
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import CancelWire, OrderSubmissionWire
+from relayer.security.principal import Scope
 from relayer.webhooks.wire import (
     DeliveryList,
     WebhookCreated,
@@ -30,6 +31,12 @@ from relayer.webhooks.wire import (
 )
 
 _REF = "#/components/schemas/{name}"
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "bearer": {"type": "http", "scheme": "bearer",
+               "description": "Authorization: Bearer <API key> (docs/security.md; HMAC-signed"
+                              " X-Relayer-* headers are accepted wherever a key is)"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
 
 
 class HealthStatus(msgspec.Struct):
@@ -52,6 +59,16 @@ class Operation:
     params: list[dict[str, Any]] = field(default_factory=list)
     errors: tuple[int, ...] = (400,)
     media_type: str = "application/json"
+    scope: Scope | None = None
+    """The API key scope the route needs; ``None``: open to anonymous callers."""
+    anonymous_too: bool = False
+    """With ``scope``: anonymous callers (and keys without it) are served too, with less."""
+
+    def security(self) -> list[dict[str, list[str]]] | None:
+        if self.scope is None:
+            return None
+        keyed = [{name: [self.scope.value]} for name in SECURITY_SCHEMES]
+        return [{}, *keyed] if self.anonymous_too else keyed
 
 
 def _q(name: str, description: str, schema: dict[str, Any] | None = None,
@@ -127,29 +144,35 @@ OPERATIONS = [
               "Fills whose every reveal rule holds: post their secrets", FillList,
               params=[_HASH], errors=(404,)),
     Operation("post", "/api/orders/{order_hash}/secrets", "Hand over a secret for a ready"
-              " fill; answers the order's released secrets", SecretList, request=SecretWire,
+              " fill (no key: the secret proves itself by its hash); answers that secret"
+              " once released", SecretList, request=SecretWire,
               params=[_HASH], errors=(400, 404, 409, 413, 415)),
-    Operation("get", "/api/orders/{order_hash}/secrets", "The order's released secrets",
-              SecretList, params=[_HASH], errors=(404,)),
+    Operation("get", "/api/orders/{order_hash}/secrets", "The order's released secrets"
+              " (secrets scope)", SecretList, params=[_HASH], errors=(401, 403, 404, 429),
+              scope=Scope.SECRETS),
     Operation("get", "/api/actions/public", "Public withdraw and cancel actions any resolver"
-              " may perform now", PublicActionList, errors=()),
+              " may perform now; a withdraw's secret only with the secrets scope",
+              PublicActionList, errors=(401, 429), scope=Scope.SECRETS, anonymous_too=True),
     Operation("get", "/health/live", "Liveness", HealthStatus, errors=()),
     Operation("get", "/health/ready", "Readiness", Readiness, errors=(503,)),
     Operation("get", "/api/admin/keys", "List API keys (admin scope; never the keys)",
-              KeyList, errors=(401, 403, 429)),
+              KeyList, errors=(401, 403, 429), scope=Scope.ADMIN),
     Operation("post", "/api/admin/keys/reload", "Re-read the API keys file (admin scope)",
-              KeysReloaded, errors=(401, 403, 429, 500)),
+              KeysReloaded, errors=(401, 403, 429, 500), scope=Scope.ADMIN),
     Operation("get", "/metrics", "Prometheus metrics (docs/metrics.md)", str, errors=(),
               media_type="text/plain"),
     Operation("post", "/api/webhooks", "Register a webhook endpoint (webhooks scope); the"
               " signing secret is shown once", WebhookCreated, status=201,
-              request=WebhookRequest, errors=(400, 401, 403, 409, 413, 415, 429)),
+              request=WebhookRequest, errors=(400, 401, 403, 409, 413, 415, 429),
+              scope=Scope.WEBHOOKS),
     Operation("get", "/api/webhooks", "The caller's webhooks (webhooks scope)", WebhookList,
-              errors=(401, 403, 429)),
+              errors=(401, 403, 429), scope=Scope.WEBHOOKS),
     Operation("get", "/api/webhooks/{id}", "One of the caller's webhooks", WebhookView,
-              params=[_p("id", "webhook id")], errors=(401, 403, 404, 429)),
+              params=[_p("id", "webhook id")], errors=(401, 403, 404, 429),
+              scope=Scope.WEBHOOKS),
     Operation("delete", "/api/webhooks/{id}", "Delete a webhook; its pending deliveries stop",
-              WebhookView, params=[_p("id", "webhook id")], errors=(401, 403, 404, 409, 429)),
+              WebhookView, params=[_p("id", "webhook id")], errors=(401, 403, 404, 409, 429),
+              scope=Scope.WEBHOOKS),
     Operation("get", "/api/webhooks/{id}/deliveries", "A webhook's deliveries, newest first,"
               " with every attempt", DeliveryList, params=[
                   _p("id", "webhook id"),
@@ -157,7 +180,7 @@ OPERATIONS = [
                   _q("cursor", "next_cursor of the previous page"),
                   _q("limit", "page size",
                      {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
-              ], errors=(400, 401, 403, 404, 429)),
+              ], errors=(400, 401, 403, 404, 429), scope=Scope.WEBHOOKS),
 ]
 
 
@@ -180,6 +203,8 @@ def build_document() -> dict[str, Any]:
             }
         operation: dict[str, Any] = {"summary": op.summary, "parameters": op.params,
                                      "responses": responses}
+        if (security := op.security()) is not None:
+            operation["security"] = security
         if op.request is not None:
             operation["requestBody"] = {
                 "required": True,
@@ -191,7 +216,7 @@ def build_document() -> dict[str, Any]:
         "info": {"title": "relayer", "version": __version__,
                  "description": "Cross-chain Dutch-auction relayer (Ethereum <-> Cardano)."},
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {"schemas": components, "securitySchemes": SECURITY_SCHEMES},
     }
 
 

@@ -1,4 +1,11 @@
-"""Settlement routes: fills and why a secret is withheld, secrets, public actions."""
+"""Settlement routes: fills and why a secret is withheld, secrets, public actions.
+
+Released secrets go only to callers whose API key holds the ``secrets`` scope,
+as on the WebSocket ``secrets`` channel: ``GET .../secrets`` refuses anyone
+else, and ``GET /api/actions/public`` lists its actions to everyone but fills in
+the secret of a public withdraw only for such callers. Posting a secret needs
+no key (the maker proves it by its hash) and answers only that secret.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,12 @@ from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
 
+from relayer.api.auth import principal_of, require
 from relayer.api.requests import read_json
 from relayer.chains.escrows import EscrowState
 from relayer.orders.desk import OrderDesk
 from relayer.orders.wire import Hex32
+from relayer.security.principal import Scope
 from relayer.settlement.coordinator import Coordinator, Fill
 from relayer.settlement.fills import FillStatus
 
@@ -72,11 +81,13 @@ class SecretList(msgspec.Struct):
 
 class PublicActionView(msgspec.Struct):
     action: str
-    """``public_withdraw`` (with the secret) or ``public_cancel``."""
+    """``public_withdraw`` or ``public_cancel``."""
     order_hash: str
     fill_id: str
     escrow: EscrowView
-    secret: str | None
+    secret: Annotated[str | None, Meta(description=(
+        "the secret a public withdraw needs; null for a public cancel, and for callers"
+        " whose API key lacks the secrets scope"))]
 
 
 class PublicActionList(msgspec.Struct):
@@ -126,29 +137,38 @@ class SettlementRoutes:
         wire = await read_json(request, self._secret)
         await self._coordinator.accept_secret(order_hash, wire.idx,
                                               bytes.fromhex(wire.secret[2:]))
-        return self._secrets(order_hash)
+        # Only the secret the caller just proved: the order's others may not be public.
+        return self._secrets(order_hash, only=wire.idx)
 
     async def secrets(self, request: Request) -> Response:
+        require(request, Scope.SECRETS)
         return self._secrets(self._order_hash(request))
 
-    def _secrets(self, order_hash: str) -> Response:
+    def _secrets(self, order_hash: str, *, only: int | None = None) -> Response:
         views = [SecretView(idx=event.secret_index, secret="0x" + secret.hex(),
                             secret_hash=event.secret_hash, fill_id=event.fill_id,
                             source=event.source, released_at=event.at)
-                 for event, secret in self._coordinator.released_secrets(order_hash)]
+                 for event, secret in self._coordinator.released_secrets(order_hash)
+                 if only is None or event.secret_index == only]
         return Response(_encoder.encode(SecretList(order_hash, views)), media_type=_JSON)
 
     async def public_actions(self, request: Request) -> Response:
+        principal = principal_of(request)
+        with_secrets = principal is not None and principal.allows(Scope.SECRETS)
         views = []
         for fill, action, state in self._coordinator.public_actions():
             secret = None
-            if action == "public_withdraw":
-                for event, opened in self._coordinator.released_secrets(fill.order_hash):
-                    if event.secret_index == fill.secret_index:
-                        secret = "0x" + opened.hex()
+            if with_secrets and action == "public_withdraw":
+                secret = self._released(fill.order_hash, fill.secret_index)
             escrow = escrow_view(state)
             assert escrow is not None
             views.append(PublicActionView(action=action, order_hash=fill.order_hash,
                                           fill_id=fill.fill_id, escrow=escrow,
                                           secret=secret))
         return Response(_encoder.encode(PublicActionList(views)), media_type=_JSON)
+
+    def _released(self, order_hash: str, index: int) -> str | None:
+        for event, opened in self._coordinator.released_secrets(order_hash):
+            if event.secret_index == index:
+                return "0x" + opened.hex()
+        return None

@@ -67,3 +67,21 @@ async def test_responses_match_schemas(client: httpx.AsyncClient) -> None:
     _check(spec, "/health/ready", "get", 200, r.json())
     r = await client.post("/api/orders", content=b"{", headers=headers)
     _check(spec, "/api/orders", "post", 400, r.json())
+
+
+async def test_scoped_routes_declare_their_scope(client: httpx.AsyncClient) -> None:
+    spec = await _spec(client)
+    assert set(spec["components"]["securitySchemes"]) == {"bearer", "apiKey"}
+    secrets = spec["paths"]["/api/orders/{order_hash}/secrets"]
+    assert secrets["get"]["security"] == [{"bearer": ["secrets"]}, {"apiKey": ["secrets"]}]
+    assert "security" not in secrets["post"]  # the maker proves the secret by its hash
+    actions = spec["paths"]["/api/actions/public"]["get"]
+    assert actions["security"][0] == {}  # anonymous callers are served, without secrets
+    assert spec["paths"]["/api/orders"]["get"].get("security") is None
+    r = await client.get(f"/api/orders/{'0x' + '11' * 32}/secrets")
+    assert r.status_code == 401
+    _check(spec, "/api/orders/{order_hash}/secrets", "get", 401, r.json())
+    r = await client.get("/api/actions/public")
+    _check(spec, "/api/actions/public", "get", 200, r.json())
+    secret = spec["components"]["schemas"]["PublicActionView"]["properties"]["secret"]
+    assert "secrets scope" in secret["description"]
