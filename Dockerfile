@@ -16,12 +16,17 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
-# Compilers only for packages without a wheel for this platform; they stay in this stage.
+# Compilers only for packages without a wheel for this platform, and npm for the
+# explorer's chart library; they stay in this stage.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential pkg-config autoconf \
-       automake libtool libffi-dev libgmp-dev \
+       automake libtool libffi-dev libgmp-dev npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# The explorer's front-end libraries: package.json's dependencies (uPlot), from the npm
+# registry; the devDependencies (anvil, solc) are for development only.
+COPY package.json package-lock.json ./
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund
 COPY pyproject.toml constraints.txt README.md ./
 COPY relayer ./relayer
 RUN python -m venv /opt/venv \
@@ -43,6 +48,8 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY relayer ./relayer
 COPY contracts-abi ./contracts-abi
+# The explorer serves its chart library from node_modules beside the source tree.
+COPY --from=build /src/node_modules/uplot/dist ./node_modules/uplot/dist
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \

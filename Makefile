@@ -6,7 +6,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install devnet test lint bench clean postgres
+.PHONY: install devnet test lint bench clean postgres browser
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -31,8 +31,16 @@ postgres:
 		$$sudo apt-get update && DEBIAN_FRONTEND=noninteractive \
 		$$sudo apt-get install -y --no-install-recommends postgresql; }
 
-## Run every test (unit, store contract, API, integration against real processes).
-test: install postgres
+## Debian's Chromium for the explorer's browser tests (tests/explorer; installed when
+## missing). Playwright drives it as it is: no browser of Playwright's own is downloaded.
+browser:
+	@test -x /usr/bin/chromium || { \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		$$sudo apt-get update && DEBIAN_FRONTEND=noninteractive \
+		$$sudo apt-get install -y --no-install-recommends chromium; }
+
+## Run every test (unit, store contract, API, browser, integration against real processes).
+test: install postgres browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -96,6 +96,7 @@ async def _demo(options: DevnetOptions) -> int:
         _say(f"ethereum {devnet.rpc_url} (deployment in {devnet.dir / 'ethereum.json'})")
         _say(f"cardano  {devnet.ogmios_url} (funded keys in {devnet.dir / 'cardano-keys.json'})")
         _say(f"relayer  {devnet.relayer_url} (logs in {devnet.dir / 'relayer.log'})")
+        _say(f"Explorer: {devnet.relayer_url}/")
         _say(f"resolver alpha running (config {devnet.dir / 'resolver-alpha.toml'})")
         report = Report(scenario="demo")
         scene = Scene(devnet, report)

@@ -26,11 +26,12 @@ export class CurveChart {
     const xs = curve.samples.map((p) => p.at);
     const price = curve.samples.map((p) => toPlotNumber(p.taking_amount, decimals));
     const withGas = curve.samples.some((p) => p.taking_amount !== p.auction_taking_amount);
-    const series = [{}, { label: `price (${symbol})`, stroke: PRICE, width: 2 }];
+    const series = [{}, { label: `price (${symbol})`, stroke: PRICE, width: 2,
+      points: { show: false } }];
     const data = [xs, price];
     if (withGas) {
       series.push({ label: "before the gas adjustment", stroke: BEFORE_GAS, width: 1,
-        dash: [6, 4] });
+        dash: [6, 4], points: { show: false } });
       data.push(curve.samples.map((p) => toPlotNumber(p.auction_taking_amount, decimals)));
     }
     const options = {

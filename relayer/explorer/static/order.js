@@ -88,6 +88,7 @@ function renderCurve() {
   const points = c.points.map((p) => el("li", null, `${taker(p.taking_amount)} at `
     + `${formatTime(p.at)} (rate bump ${formatRateBump(p.auction_rate_bump)})`));
   if (points.length === 0) points.push(el("li", "muted", "none: a straight fall to the floor"));
+  $("curve-points").classList.toggle("none", c.points.length === 0);
   $("curve-points").replaceChildren(...points);
   $("curve-floor").textContent = `${taker(c.floor.taking_amount)} from ${formatTime(c.floor.at)}`;
   const g = c.gas;
