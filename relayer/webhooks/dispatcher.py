@@ -45,7 +45,7 @@ from relayer.events.types import STORED, PriceUpdated
 from relayer.webhooks.backoff import RetryPolicy
 from relayer.webhooks.catchup import Catchup, match
 from relayer.webhooks.endpoint import Endpoint
-from relayer.webhooks.journal import DeliveryJournal, attempt_of, delivery_of
+from relayer.webhooks.journal import DeliveryJournal, attempt_of
 from relayer.webhooks.model import Delivery, DeliveryStatus, Webhook
 from relayer.webhooks.recorder import Lead, Matched, Recorder
 from relayer.webhooks.records import (
@@ -269,7 +269,7 @@ class WebhookDispatcher:
         if isinstance(event, DeliveryCreated):
             if event.delivery_id in endpoint.recent:
                 return
-            delivery = delivery_of(event)
+            delivery = self._journal.delivery_of(event)
             endpoint.remember(delivery)
             if self._lead.delivering:
                 endpoint.ready.append(delivery)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from relayer.errors import ConflictError
+from relayer.errors import ConflictError, StoreError
 from relayer.events.codec import from_record, to_record
 from relayer.store.base import (
     Checkpoint,
@@ -32,6 +32,7 @@ from relayer.store.base import (
 )
 from relayer.webhooks.model import Attempt, Delivery, DeliveryStatus
 from relayer.webhooks.records import DeliveryAttempted, DeliveryCreated, delivery_stream
+from relayer.webhooks.sealing import SecretBox
 
 CURSOR = "webhooks:matched"
 _CONFLICT_RETRIES = 3
@@ -59,10 +60,8 @@ class MatchedCursor:
                           msgspec.json.encode(_CursorData(position=position)))
 
 
-def delivery_of(event: DeliveryCreated) -> Delivery:
-    return Delivery(webhook_id=event.webhook_id, delivery_id=event.delivery_id,
-                    event=event.event, order_hash=event.order_hash, body=event.body.encode(),
-                    created_at=event.created_at, next_attempt_at=event.created_at)
+def _context(delivery_id: str) -> str:
+    return f"delivery:{delivery_id}"
 
 
 def attempt_of(event: DeliveryAttempted) -> Attempt:
@@ -71,8 +70,11 @@ def attempt_of(event: DeliveryAttempted) -> Attempt:
 
 
 class DeliveryJournal:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, box: SecretBox | None = None) -> None:
+        """``box`` seals every delivery body at rest (bodies can hold released secrets);
+        without it bodies are stored as they are (tests of the journal alone)."""
         self._store = store
+        self._box = box
         self._versions: dict[str, int] = {}
         """Last version written (or read) per endpoint stream."""
         self.positions: dict[str, int] = {}
@@ -92,7 +94,7 @@ class DeliveryJournal:
         for record in records:
             event = from_record(record)
             if isinstance(event, DeliveryCreated):
-                deliveries[event.delivery_id] = delivery_of(event)
+                deliveries[event.delivery_id] = self.delivery_of(event)
             elif isinstance(event, DeliveryAttempted):
                 found = deliveries.get(event.delivery_id)
                 if found is not None:
@@ -102,6 +104,27 @@ class DeliveryJournal:
         self._seen(records)
         return list(deliveries.values())
 
+    def delivery_of(self, event: DeliveryCreated) -> Delivery:
+        body = event.body.encode()
+        if event.body_sealed_with:
+            if self._box is None:
+                raise StoreError("a sealed webhook delivery body needs the webhook key")
+            body = self._box.open(event.body, context=_context(event.delivery_id),
+                                  fingerprint=event.body_sealed_with)
+        return Delivery(webhook_id=event.webhook_id, delivery_id=event.delivery_id,
+                        event=event.event, order_hash=event.order_hash, body=body,
+                        created_at=event.created_at, next_attempt_at=event.created_at)
+
+    def _sealed(self, delivery: Delivery) -> DeliveryCreated:
+        box = self._box
+        body = (delivery.body.decode() if box is None
+                else box.seal(delivery.body, context=_context(delivery.delivery_id)))
+        return DeliveryCreated(
+            webhook_id=delivery.webhook_id, delivery_id=delivery.delivery_id,
+            event=delivery.event, order_hash=delivery.order_hash, body=body,
+            created_at=delivery.created_at,
+            body_sealed_with="" if box is None else box.fingerprint)
+
     def forget(self, webhook_id: str) -> None:
         self._versions.pop(webhook_id, None)
 
@@ -109,12 +132,7 @@ class DeliveryJournal:
                       cursor: Checkpoint | None = None) -> None:
         """Record new deliveries, possibly of several endpoints, in one atomic append
         (with the matched cursor, when the leader advances it)."""
-        await self._append([
-            (d.webhook_id, DeliveryCreated(
-                webhook_id=d.webhook_id, delivery_id=d.delivery_id, event=d.event,
-                order_hash=d.order_hash, body=d.body.decode(), created_at=d.created_at))
-            for d in deliveries
-        ], cursor)
+        await self._append([(d.webhook_id, self._sealed(d)) for d in deliveries], cursor)
 
     async def advance(self, cursor: Checkpoint) -> None:
         """Move the matched cursor alone (nothing matched since it last moved)."""

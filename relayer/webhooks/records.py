@@ -55,8 +55,13 @@ class DeliveryCreated:
     event: str
     order_hash: str
     body: str
-    """The exact JSON body every attempt sends (signatures cover it byte for byte)."""
+    """The exact JSON body every attempt sends (signatures cover it byte for byte),
+    sealed with the webhook key when ``body_sealed_with`` is set: a ``secret_shared``
+    body holds a secret, and secrets are never stored in the clear."""
     created_at: float
+    body_sealed_with: str = ""
+    """Fingerprint of the key ``body`` is sealed with; empty for a plain body (records
+    written before bodies were sealed)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,13 +66,14 @@ class Webhooks:
         hooks = self._settings.webhooks
         key = load_key(hooks.secret_key, hooks.secret_key_file,
                        str(Path(self._settings.data_dir)))
-        registry = WebhookRegistry(store=self._store, box=SecretBox(key), clock=self._clock,
+        box = SecretBox(key)
+        registry = WebhookRegistry(store=self._store, box=box, clock=self._clock,
                                    max_per_key=hooks.max_per_key, position=self._position)
         await registry.rebuild()
         transport = self._transport or HttpxTransport(timeout=hooks.timeout_seconds,
                                                       ca_file=hooks.ca_file)
         dispatcher = WebhookDispatcher(
-            registry=registry, journal=DeliveryJournal(self._store), transport=transport,
+            registry=registry, journal=DeliveryJournal(self._store, box), transport=transport,
             public=self._public, clock=self._clock, settings=hooks, rng=self._rng,
             catchup=Catchup(store=self._store, public=self._public), position=self._position)
         self._registry, self._dispatcher = registry, dispatcher

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from relayer.clock import FakeClock
-from relayer.errors import ConflictError
+from relayer.errors import ConflictError, StoreError
 from relayer.store import EventStore, open_store
 from relayer.webhooks.journal import DeliveryJournal, LostLead, MatchedCursor
 from relayer.webhooks.model import Attempt, Delivery, DeliveryStatus, Filters
@@ -146,3 +146,21 @@ async def test_the_matched_cursor_fences_a_deposed_leader(store: EventStore) -> 
     assert await store.read_stream("webhook:wh_1") == [], "nothing of the refused batch"
     await new.created([delivery("wh_1", 2)], cursor=MatchedCursor(5, 1).advanced(9))
     assert await new.cursor() == MatchedCursor(position=9, version=2)
+
+
+async def test_delivery_bodies_are_sealed_at_rest(store: EventStore, store_url: str,
+                                                  clock: FakeClock) -> None:
+    """A ``secret_shared`` body carries a released secret: the log never holds it in the
+    clear, and it opens again (byte for byte, for the signature) with the key."""
+    secret = "0x" + "5e" * 32
+    body = json.dumps({"event": "secret_shared", "data": {"secret": secret}}).encode()
+    shared = Delivery(webhook_id="wh_1", delivery_id="dlv_s", event="secret_shared",
+                      order_hash="0x" + "01" * 32, body=body, created_at=100.0,
+                      next_attempt_at=100.0)
+    await DeliveryJournal(store, SecretBox(KEY)).created([shared])
+    raw = b"".join(r.data for r in await store.read(limit=1_000))
+    assert secret[2:].encode() not in raw
+    (loaded,) = await DeliveryJournal(store, SecretBox(KEY)).load("wh_1")
+    assert loaded.body == body
+    with pytest.raises(StoreError):
+        await DeliveryJournal(store).load("wh_1")
