@@ -59,7 +59,9 @@ class CardanoWalletSettings:
 class ResolverSettings:
     name: str
     relayer_url: str
-    api_key: str | None
+    api_key: str
+    """A key with the ``read`` and ``secrets`` scopes: the relayer hands released secrets
+    to nobody else, and a resolver that cannot read them loses every swap it fills."""
     timing: ResolverTiming
     parts_per_fill: int
     max_swaps: int
@@ -81,10 +83,13 @@ def load_resolver_settings(path: str | Path) -> ResolverSettings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"resolver config {path} is not valid TOML: {exc}") from exc
     reader = _Reader(data, path.parent)
+    if not reader.text("api_key_file", ""):
+        raise ConfigError(f"{path}: api_key_file is required: a key with the read and secrets"
+                          " scopes (the relayer gives released secrets to no one else)")
     settings = ResolverSettings(
         name=reader.text("name", "resolver"),
         relayer_url=reader.text("relayer_url", "http://127.0.0.1:8080"),
-        api_key=reader.secret_text("api_key_file") or None,
+        api_key=reader.secret_text("api_key_file"),
         timing=ResolverTiming(
             poll_seconds=reader.number("poll_seconds", 0.5),
             retry_seconds=reader.number("retry_seconds", 1.0),
