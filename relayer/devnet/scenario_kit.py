@@ -55,6 +55,14 @@ TUSD = 10**6
 ADA = 10**6
 SETTLED = "settled"
 REFUNDED = "refunded"
+"""Fill statuses; an order whose fills all settled is ``executed``, all refunded
+``refunded`` (the same word as a fill's)."""
+EXECUTED = "executed"
+FOREIGN = "foreign"
+"""A fill whose source escrow does not hold the maker's funds: it never moves the order."""
+FINAL_STATUS_SECONDS = 10.0
+SWAP_TIMEOUT = 120.0
+REFUND_TIMEOUT = 150.0
 
 
 class ScenarioFailed(RelayerError):
@@ -257,17 +265,25 @@ class Scene:
                           secrets=secrets)
 
     async def finish(self) -> None:
-        """Every swap's final order status and fills, as the relayer shows them."""
+        """Every swap's final order status and fills, as the relayer shows them. An order
+        whose fills are all over moves to its own final status in the same evaluation:
+        it is given a few seconds to be seen there."""
+        deadline = time.monotonic() + FINAL_STATUS_SECONDS
         for swap in self.report.swaps:
-            try:
-                fills = await self.client.fills(swap.order_hash)
-                swap.status = await self.order_status(swap.order_hash)
-            except RelayerError as exc:  # a scenario that broke the relayer
-                log.warning("scenario_final_state_unread", order_hash=swap.order_hash,
-                            error=exc.code)
-                continue
-            swap.fills = [{"fill_id": f.fill_id, "idx": f.idx, "status": f.status,
-                           "reasons": list(f.reasons)} for f in fills]
+            while True:
+                try:
+                    fills = await self.client.fills(swap.order_hash)
+                    swap.status = await self.order_status(swap.order_hash)
+                except RelayerError as exc:  # a scenario that broke the relayer
+                    log.warning("scenario_final_state_unread", order_hash=swap.order_hash,
+                                error=exc.code)
+                    break
+                swap.fills = [{"fill_id": f.fill_id, "idx": f.idx, "status": f.status,
+                               "reasons": list(f.reasons)} for f in fills]
+                due = order_status_due(swap.fills)
+                if due is None or due == swap.status or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.25)
 
     def swap_report(self, order: MakerOrder) -> SwapReport:
         return next(s for s in self.report.swaps if s.order_hash == order.order_hash)
@@ -314,6 +330,17 @@ class Scene:
                          "reasons": list(f.reasons)} for f in seen]
         report.status = await self.order_status(order.order_hash)
         return seen
+
+    async def final_status(self, order: MakerOrder, want: str) -> str:
+        """The order's status once it is ``want`` (its fills are over: the coordinator
+        moves it in the same evaluation), or what it is after a few seconds."""
+        deadline = time.monotonic() + FINAL_STATUS_SECONDS
+        while True:
+            status = await self.order_status(order.order_hash)
+            if status == want or time.monotonic() > deadline:
+                self.swap_report(order).status = status
+                return status
+            await asyncio.sleep(0.25)
 
     async def order_status(self, order_hash: str) -> str:
         """The order's status as the relayer shows it (what it says, should the view
@@ -396,8 +423,8 @@ async def check_metrics(scene: Scene, *, secrets: int) -> None:
                     and 0 <= total("relayer_chain_lag", chain=chain) <= 5,
                     head=total("relayer_chain_head", chain=chain),
                     lag=total("relayer_chain_lag", chain=chain))
-    scene.check("metrics: orders by status", total("relayer_orders", status="filled") >= 1,
-                filled=total("relayer_orders", status="filled"))
+    scene.check("metrics: orders by status", total("relayer_orders", status=EXECUTED) >= 1,
+                executed=total("relayer_orders", status=EXECUTED))
     fills_route = "/api/orders/{order_hash}/fills"
     scene.check("metrics: requests by route template",
                 total("relayer_http_requests_total", route=fills_route) > 0,
@@ -405,6 +432,54 @@ async def check_metrics(scene: Scene, *, secrets: int) -> None:
     scene.check("metrics: decayer ticking", total("relayer_decayer_ticks_total") > 0,
                 ticks=total("relayer_decayer_ticks_total"))
     scene.check("metrics: no hash or address as a label", not leaked, leaked=leaked[:3])
+
+
+class RevertedFees:
+    """What an Ethereum address paid for transactions that reverted since a block.
+
+    A resolver's records count the fee of every transaction of its swaps; a fill that
+    reverted (another resolver took the part first) never became a swap, but it paid
+    for its gas all the same. The chain itself says how much."""
+
+    def __init__(self, rpc_url: str) -> None:
+        self._rpc_url = rpc_url
+        self._since = 0
+
+    async def _call(self, method: str, *params: Any) -> Any:
+        import httpx
+
+        async with httpx.AsyncClient() as http:
+            answer = (await http.post(self._rpc_url, timeout=10, json={
+                "jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})).json()
+        if "error" in answer:
+            raise ScenarioFailed(f"{method}: {answer['error']}")
+        return answer["result"]
+
+    async def start(self) -> None:
+        """Count from the next block on."""
+        self._since = int(await self._call("eth_blockNumber"), 16) + 1
+
+    async def of(self, address: str) -> int:
+        latest = int(await self._call("eth_blockNumber"), 16)
+        total = 0
+        for number in range(self._since, latest + 1):
+            for receipt in await self._call("eth_getBlockReceipts", hex(number)) or ():
+                if (receipt["from"].lower() == address.lower()
+                        and int(receipt["status"], 16) == 0):
+                    total += int(receipt["gasUsed"], 16) * int(receipt["effectiveGasPrice"], 16)
+        return total
+
+
+def order_status_due(fills: list[dict[str, Any]]) -> str | None:
+    """The status an order's fills (as ``SwapReport.fills``) call for once they are all
+    over: ``executed`` when every fill that counts settled (or some settled and the rest
+    were refunded), ``refunded`` when all were refunded; None while any is open or none
+    counts. Foreign fills never count (docs/settlement.md, "Order status from its
+    fills")."""
+    counted = [f["status"] for f in fills if f["status"] != FOREIGN]
+    if not counted or any(s not in (SETTLED, REFUNDED) for s in counted):
+        return None
+    return EXECUTED if SETTLED in counted else REFUNDED
 
 
 def all_in(statuses: set[str]) -> Callable[[list[FillState]], bool]:
