@@ -24,11 +24,13 @@ from relayer.explorer.reasons import describe
 from relayer.orders.timelocks import Stage
 from relayer.orders.wire import Amount
 from relayer.settlement.coordinator import Coordinator, Fill
+from relayer.settlement.fills import BEFORE_RELEASE
 from relayer.settlement.policy import stage_start
 from relayer.store.base import EventStore
 
 _encoder = msgspec.json.Encoder()
-_HISTORY_CACHE = 10_000
+_CACHE_SIZE = 10_000
+"""Fills remembered (history, release) before the caches start over."""
 
 STAGES: dict[EscrowRole, tuple[tuple[Stage, str], ...]] = {
     EscrowRole.SRC: (
@@ -124,6 +126,7 @@ class TimelineRoutes:
         self._relayer = relayer
         self._coordinator = coordinator
         self._history = HistoryCache(relayer.store)
+        self._released: dict[str, SecretReleased] = {}
         settings = relayer.settings.chains
         self._required = {"ethereum": settings.ethereum.confirmations,
                           "cardano": settings.cardano.confirmations}
@@ -131,15 +134,25 @@ class TimelineRoutes:
     async def timeline(self, request: Request) -> Response:
         relayer = self._relayer
         entry = relayer.desk.get(request.path_params["order_hash"])
-        released = {event.fill_id: event
-                    for event, _ in self._coordinator.released_secrets(entry.order_hash)}
         tips = {m.name: m.status().tip_height for m in relayer.monitors}
-        fills = [await self._fill(fill, released.get(fill.fill_id), tips)
+        fills = [await self._fill(fill, self._release(entry.order_hash, fill), tips)
                  for fill in self._coordinator.fills(entry.order_hash)]
         view = OrderTimeline(order_hash=entry.order_hash, status=str(entry.status),
                              status_reason=entry.status_reason,
                              at=int(relayer.clock.now()), fills=fills)
         return Response(_encoder.encode(view), media_type="application/json")
+
+    def _release(self, order_hash: str, fill: Fill) -> SecretReleased | None:
+        """The release of ``fill``'s secret, read from the coordinator (which opens the
+        order's sealed secrets) only when one may have happened since the last look."""
+        known = self._released.get(fill.fill_id)
+        if known is not None or fill.status in BEFORE_RELEASE:
+            return known
+        if len(self._released) >= _CACHE_SIZE:
+            self._released.clear()
+        for event, _ in self._coordinator.released_secrets(order_hash):
+            self._released[event.fill_id] = event
+        return self._released.get(fill.fill_id)
 
     async def _fill(self, fill: Fill, released: SecretReleased | None,
                     tips: dict[str, int | None]) -> FillTimeline:
@@ -203,7 +216,7 @@ class HistoryCache:
             if isinstance(event, FillStatusChanged):
                 steps.append(StatusStep(at=event.at, status=event.new,
                                         reasons=list(event.reasons)))
-        if len(self._cached) >= _HISTORY_CACHE:
+        if len(self._cached) >= _CACHE_SIZE:
             self._cached.clear()
         self._cached[fill.fill_id] = (fill.version, steps)
         return steps
