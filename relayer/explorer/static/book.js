@@ -47,7 +47,7 @@ function cell(row, name) {
 function renderRow(o) {
   const row = rowFor(o.order_hash);
   const w = o.order;
-  cell(row, "status").replaceChildren(el("span", `status status-${o.status}`, o.status));
+  cell(row, "status").replaceChildren(el("span", `badge status-${o.status}`, o.status));
   cell(row, "pair").textContent = pairText(o);
   cell(row, "making").textContent = tokens.amount(w.src_chain, w.maker_asset, w.making_amount);
   renderPrice(o);

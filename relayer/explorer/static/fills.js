@@ -175,7 +175,7 @@ export function renderFills(container, timeline, now) {
     card.dataset.status = fill.status;
     const title = el("h3");
     title.append(`Fill #${fill.idx} `, el("code", "hash", shortHash(fill.fill_id, 18, 6)), " ",
-      el("span", `status fill-status status-${fill.status}`, fill.status));
+      el("span", `badge fill-status status-${fill.status}`, fill.status));
     card.append(title, steps(fill), reasons(fill), escrowTable(fill), timelocks(fill, now),
       history(fill, open.has(fill.fill_id)));
     return card;

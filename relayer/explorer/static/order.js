@@ -36,7 +36,7 @@ function renderOrder() {
   const w = o.order;
   const t = state.tokens;
   $("order-status").textContent = o.status;
-  $("order-status").className = `status status-${o.status}`;
+  $("order-status").className = `badge status-${o.status}`;
   $("status-reason").textContent = o.status_reason ? `Status reason: ${o.status_reason}` : "";
   $("pair").textContent = `${t.symbol(w.src_chain, w.maker_asset)} on ${w.src_chain} → `
     + `${t.symbol(w.dst_chain, w.taker_asset)} on ${w.dst_chain}`;
