@@ -134,7 +134,8 @@ async def test_a_devnet_swap_walks_through_its_stages_on_the_page(
     statuses = [s["status"] for s in shown]
     # The page moved by itself, through the stages, and named what held the secret back.
     assert statuses[-1] == "settled" and len(set(statuses)) >= 3, shown
-    assert statuses.index("verified") < statuses.index("settled"), shown
+    before = statuses[:statuses.index("settled")]
+    assert "verified" in before or "final" in before, shown
     held = {code for s in shown for code in s["reasons"]}
     assert held & {"SRC_NOT_FINAL", "DST_NOT_FINAL", "DST_FINALITY_LOCK"}, shown
 
