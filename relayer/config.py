@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from relayer.errors import ConfigError
+from relayer.integers import is_canonical
 
 ENV_PREFIX = "RELAYER_"
 _EVM_ASSET = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -423,10 +424,8 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
         raise ConfigError(f"{key} must be a boolean", details={"key": key})
     if tp is int:
         if isinstance(value, str):
-            try:
-                return int(value, 10)
-            except ValueError:
-                pass
+            if is_canonical(value, max_digits=40, signed=True):
+                return int(value)
         elif isinstance(value, int) and not isinstance(value, bool):
             return value
         raise ConfigError(f"{key} must be an integer", details={"key": key, "value": value})

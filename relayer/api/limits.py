@@ -6,6 +6,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relayer.api.errors import error_response
 from relayer.errors import ValidationError
+from relayer.integers import is_canonical
 
 
 class BodyTooLarge(ValidationError):
@@ -26,10 +27,8 @@ class BodyLimitMiddleware:
             return
         for name, value in scope["headers"]:
             if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
+                text = value.decode("latin-1")
+                declared = int(text) if is_canonical(text, max_digits=19) else -1
                 if declared < 0 or declared > self.max_bytes:
                     await self._reject(scope, receive, send)
                     return

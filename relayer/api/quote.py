@@ -10,6 +10,8 @@ from relayer.api.context import Relayer
 from relayer.api.requests import int_param, str_param
 from relayer.auction.quote import PresetQuote, build_quote
 from relayer.errors import ValidationError
+from relayer.integers import parse_int
+from relayer.orders.validation import amount_limit
 from relayer.orders.wire import Amount, AuctionPointWire, AuctionWire, TimelocksWire
 
 _encoder = msgspec.json.Encoder()
@@ -56,18 +58,21 @@ class QuoteRoutes:
                               field="src_token")
         dst_asset = dst.asset(str_param(request, "dst_token", required=True) or "",
                               field="dst_token")
-        amount_text = str_param(request, "amount", required=True) or ""
-        if not amount_text.isdigit() or len(amount_text) > 78:
-            raise ValidationError("amount must be a decimal integer in base units",
-                                  code="INVALID_PARAMETER", details={"parameter": "amount"})
+        making_amount = parse_int(str_param(request, "amount", required=True) or "",
+                                  field="amount", minimum=1, maximum=amount_limit(src) - 1)
         settings = relayer.settings.quote
         parts = int_param(request, "parts", default=1, minimum=1, maximum=settings.max_parts)
         quote = build_quote(
             src=src, dst=dst, src_asset=src_asset, dst_asset=dst_asset,
-            making_amount=int(amount_text), parts=parts, presets=settings.presets,
+            making_amount=making_amount, parts=parts, presets=settings.presets,
             recommended=settings.recommended_preset, prices=relayer.prices,
             now=int(relayer.clock.now()),
         )
+        largest = max([quote.market_taking_amount,
+                       *(p.start_taking_amount for p in quote.presets.values())])
+        if largest >= amount_limit(dst):
+            raise ValidationError(f"amount too large: its price does not fit {dst.name}",
+                                  code="INVALID_AMOUNT", details={"field": "amount"})
         view = QuoteView(
             src_chain=src.name, dst_chain=dst.name, src_token=src_asset.id,
             dst_token=dst_asset.id, making_amount=str(quote.making_amount),

@@ -8,6 +8,7 @@ import msgspec
 from starlette.requests import Request
 
 from relayer.errors import ValidationError
+from relayer.integers import U63_MAX, parse_int
 
 T = TypeVar("T")
 
@@ -28,18 +29,15 @@ async def read_json(request: Request, decoder: msgspec.json.Decoder[T]) -> T:
 
 
 def int_param(request: Request, name: str, *, default: int | None = None,
-              minimum: int = 0, maximum: int = (1 << 63) - 1) -> int:
+              minimum: int = 0, maximum: int = U63_MAX) -> int:
+    """A query parameter read by the one strict integer parser (``relayer.integers``)."""
     raw = request.query_params.get(name)
     if raw is None:
         if default is None:
             raise ValidationError(f"query parameter {name} is required",
                                   code="INVALID_PARAMETER", details={"parameter": name})
         return default
-    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
-        raise ValidationError(f"query parameter {name} must be an integer in"
-                              f" [{minimum}, {maximum}]",
-                              code="INVALID_PARAMETER", details={"parameter": name})
-    return int(raw)
+    return parse_int(raw, field=name, minimum=minimum, maximum=maximum)
 
 
 def str_param(request: Request, name: str, *, required: bool = False) -> str | None:

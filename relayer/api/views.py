@@ -14,6 +14,7 @@ import msgspec
 
 from relayer.auction.curve import rate_bump, taking_amount
 from relayer.errors import ValidationError
+from relayer.integers import is_canonical
 from relayer.orders.book import OrderEntry
 from relayer.orders.codec import order_to_wire, signature_to_wire
 from relayer.orders.wire import Amount, OrderWire, Signature, UtxoRefWire
@@ -141,7 +142,7 @@ def encode_cursor(position: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("p") or not text[1:].isdigit():
+        if not text.startswith("p") or not is_canonical(text[1:], max_digits=19):
             raise ValueError(text)
         return int(text[1:])
     except (ValueError, binascii.Error, UnicodeDecodeError):

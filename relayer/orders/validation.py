@@ -10,6 +10,7 @@ from __future__ import annotations
 from relayer.chains.registry import Chain, ChainKind, ChainRegistry, ParsedAddress
 from relayer.config import Settings
 from relayer.errors import ValidationError
+from relayer.integers import is_canonical
 from relayer.orders.codec import auction_from_wire, custody_from_wire, signature_from_wire
 from relayer.orders.merkle import merkle_root
 from relayer.orders.model import Custody, Order, SignedOrder, UtxoRef
@@ -214,10 +215,19 @@ def _struct(order: Order, src_chain_id: int, dst_chain_id: int, maker: bytes,
     )
 
 
+def amount_limit(chain: Chain | None) -> int:
+    """One past the largest amount ``chain`` can hold (a uint256 where no chain is named)."""
+    return _CARDANO_VALUE_MAX if chain is not None and chain.kind is ChainKind.CARDANO else _U256
+
+
 def _amount(text: str, field: str, chain: Chain | None, *, positive: bool) -> int:
+    # The wire pattern already asks for digits; this also refuses what a regex's ``$``
+    # lets through (a trailing newline) before ``int`` reads it.
+    if not is_canonical(text, max_digits=78):
+        raise ValidationError(f"{field} must be a decimal integer", code="INVALID_AMOUNT",
+                              details={"field": field})
     value = int(text)
-    limit = _CARDANO_VALUE_MAX if chain is not None and chain.kind is ChainKind.CARDANO else _U256
-    if value >= limit:
+    if value >= amount_limit(chain):
         raise ValidationError(f"{field} is too large for its chain", code="INVALID_AMOUNT",
                               details={"field": field})
     if positive and value <= 0:
