@@ -130,7 +130,8 @@ def serve_forever(settings: Settings) -> int:
     uvicorn.run(app, host=settings.server.host, port=settings.server.port,
                 log_level="warning", access_log=False, lifespan="on", log_config=None,
                 proxy_headers=True, forwarded_allow_ips=settings.server.forwarded_allow_ips,
-                timeout_graceful_shutdown=10, **uvicorn_options(settings.websocket))
+                timeout_graceful_shutdown=10,
+                **uvicorn_options(settings.websocket, settings.limits))
     return 0
 
 

@@ -32,7 +32,6 @@ _CARDANO_ASSET = re.compile(r"^(lovelace|[0-9a-f]{56}\.[0-9a-f]{0,64})$")
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
-    max_body_bytes: int = 65_536
     gc_freeze_seconds: float = 1.0
     """How often long-lived objects are moved out of the GC's sight (0: never)."""
     forwarded_allow_ips: str = "127.0.0.1"
@@ -181,13 +180,6 @@ class WebSocketSettings:
     max_connections: int = 10_000
     max_subscriptions: int = 100
     """Channels one connection may subscribe to."""
-    max_frame_bytes: int = 65_536
-    """Largest message a client may send; a larger one closes the connection (1009)."""
-    send_queue: int = 1_024
-    """Messages waiting for one client; a client that falls this far behind is closed
-    (1013) so it never delays the others."""
-    send_timeout_seconds: float = 30.0
-    """A client whose socket accepts nothing for this long is closed as dead."""
     heartbeat_seconds: float = 15.0
     """Interval of the ``heartbeat`` message to every client."""
     ping_interval_seconds: float = 20.0
@@ -199,6 +191,41 @@ class WebSocketSettings:
     per_message_deflate: bool = False
     """Compress messages when the client offers it: less bandwidth, much more CPU and
     memory per connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class LimitSettings:
+    """What one request or connection may cost, in one place (docs/security.md)."""
+
+    header_count: int = 100
+    """Header lines in one request; more: 431 ``HEADERS_TOO_LARGE``."""
+    header_bytes: int = 16_384
+    """The request line and all header lines together; more: 431 ``HEADERS_TOO_LARGE``
+    (checked as the bytes arrive, so a huge header is never read whole)."""
+    query_bytes: int = 4_096
+    """The query string; longer: 414 ``QUERY_TOO_LONG``."""
+    body_bytes: int = 65_536
+    """A request body; larger: 413 ``BODY_TOO_LARGE`` (was ``server.max_body_bytes``)."""
+    ws_message_bytes: int = 65_536
+    """A WebSocket message from a client, fragments added up; larger: close 1009
+    (was ``websocket.max_frame_bytes``)."""
+    ws_send_queue_messages: int = 1_024
+    """Messages waiting for one WebSocket client whose socket is blocked; more: close 1013
+    (was ``websocket.send_queue``)."""
+    ws_send_queue_bytes: int = 4_194_304
+    """Bytes of the messages waiting for one blocked WebSocket client; more: close 1013."""
+    ws_send_timeout_seconds: float = 30.0
+    """A WebSocket client whose socket takes nothing for this long is closed (1013), by a
+    timer of its own (was ``websocket.send_timeout_seconds``)."""
+
+
+LEGACY_KEYS: Mapping[str, str] = {
+    "server.max_body_bytes": "limits.body_bytes",
+    "websocket.max_frame_bytes": "limits.ws_message_bytes",
+    "websocket.send_queue": "limits.ws_send_queue_messages",
+    "websocket.send_timeout_seconds": "limits.ws_send_timeout_seconds",
+}
+"""Keys that moved to ``[limits]``: still read (file, environment, flags), under the new name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +333,7 @@ class Settings:
     quote: QuoteSettings = field(default_factory=QuoteSettings)
     auction: AuctionSettings = field(default_factory=AuctionSettings)
     websocket: WebSocketSettings = field(default_factory=WebSocketSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     log: LogSettings = field(default_factory=LogSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
@@ -332,18 +360,41 @@ def load_settings(
             raise ConfigError(f"config file not found: {path}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    _rename_legacy(data, conflicts=True)
     for key, raw in _env_overrides(environ or {}).items():
         _set_dotted(data, key, raw)
     for key, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(data, key, value)
+    _rename_legacy(data, conflicts=False)  # what the overrides named by an old key wins
     settings: Settings = _build(Settings, data, "")
     _check(settings)
     return settings
 
 
+def _rename_legacy(data: dict[str, Any], *, conflicts: bool) -> None:
+    """Move values set under an old key (``LEGACY_KEYS``) to the new one. With
+    ``conflicts``, one source naming both with different values is an error."""
+    for old, new in LEGACY_KEYS.items():
+        old_table, old_name = old.split(".")
+        table = data.get(old_table)
+        if not isinstance(table, dict) or old_name not in table:
+            continue
+        value = table.pop(old_name)
+        new_table, new_name = new.split(".")
+        target = data.setdefault(new_table, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"{new_table} must be a table", details={"key": new_table})
+        if conflicts and new_name in target and target[new_name] != value:
+            raise ConfigError(f"{old} is the old name of {new}: set only {new}",
+                              details={"key": old})
+        target[new_name] = value
+
+
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
     known = {ENV_PREFIX + key.replace(".", "_").upper(): key for key in _leaf_keys(Settings, "")}
+    known.update({ENV_PREFIX + old.replace(".", "_").upper(): new
+                  for old, new in LEGACY_KEYS.items()})
     found = {}
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX):
@@ -449,7 +500,7 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{key} {message}", details={"key": key})
 
     need(0 <= settings.server.port <= 65_535, "server.port", "must be in [0, 65535]")
-    need(settings.server.max_body_bytes > 0, "server.max_body_bytes", "must be positive")
+    _check_limits(settings.limits)
     need(settings.store.synchronous in ("FULL", "NORMAL", "EXTRA"), "store.synchronous",
          "must be FULL, NORMAL or EXTRA")
     url = settings.store_url
@@ -461,12 +512,9 @@ def _check(settings: Settings) -> None:
          "must be at least 2")
     need(settings.auction.tick_seconds > 0, "auction.tick_seconds", "must be positive")
     ws = settings.websocket
-    for name in ("max_connections", "max_subscriptions", "send_queue", "snapshot_limit",
-                 "send_timeout_seconds", "heartbeat_seconds", "ping_interval_seconds",
-                 "ping_timeout_seconds"):
+    for name in ("max_connections", "max_subscriptions", "snapshot_limit",
+                 "heartbeat_seconds", "ping_interval_seconds", "ping_timeout_seconds"):
         need(getattr(ws, name) > 0, f"websocket.{name}", "must be positive")
-    need(1_024 <= ws.max_frame_bytes <= 16 * 1_048_576, "websocket.max_frame_bytes",
-         "must be in [1024, 16 MiB]")
     need(ws.snapshot_limit <= 500, "websocket.snapshot_limit", "must be at most 500")
     _check_webhooks(settings.webhooks)
     need(settings.log.format in ("console", "json"), "log.format", "must be console or json")
@@ -524,6 +572,25 @@ def _check(settings: Settings) -> None:
              "must be in (0, 10000]")
         need(preset.order_lifetime > preset.start_delay + preset.auction_duration,
              f"{key}.order_lifetime", "must outlast the auction")
+
+
+def _check_limits(limits: LimitSettings) -> None:
+    def need(ok: bool, key: str, message: str) -> None:
+        if not ok:
+            raise ConfigError(f"limits.{key} {message}", details={"key": f"limits.{key}"})
+
+    mib = 1_048_576
+    need(8 <= limits.header_count <= 10_000, "header_count", "must be in [8, 10000]")
+    need(1_024 <= limits.header_bytes <= mib, "header_bytes", "must be in [1024, 1 MiB]")
+    need(256 <= limits.query_bytes <= limits.header_bytes, "query_bytes",
+         "must be in [256, limits.header_bytes]")
+    need(1_024 <= limits.body_bytes <= 64 * mib, "body_bytes", "must be in [1024, 64 MiB]")
+    need(1_024 <= limits.ws_message_bytes <= 16 * mib, "ws_message_bytes",
+         "must be in [1024, 16 MiB]")
+    need(limits.ws_send_queue_messages >= 1, "ws_send_queue_messages", "must be at least 1")
+    need(64 * 1_024 <= limits.ws_send_queue_bytes <= 1_024 * mib, "ws_send_queue_bytes",
+         "must be in [64 KiB, 1 GiB]")
+    need(limits.ws_send_timeout_seconds > 0, "ws_send_timeout_seconds", "must be positive")
 
 
 def _check_security(security: SecuritySettings) -> None:

@@ -60,6 +60,8 @@ class WebSocketStats(Protocol):
     @property
     def oversized_closed(self) -> int: ...
     @property
+    def revoked_closed(self) -> int: ...
+    @property
     def queued(self) -> int: ...
     @property
     def max_queue(self) -> int: ...
@@ -80,6 +82,7 @@ class NoWebSocketStats:
     messages_sent: int = 0
     slow_closed: int = 0
     oversized_closed: int = 0
+    revoked_closed: int = 0
     queued: int = 0
     max_queue: int = 0
 
@@ -120,6 +123,15 @@ class Metrics:
             ["code"], registry=registry)
         self.rate_limited = Counter(
             "relayer_rate_limited", "Requests answered 429, by the limit hit (ip or key).",
+            ["limit"], registry=registry)
+        self.auth_failures = Counter(
+            "relayer_auth_failures", "Failed authentications (a bad key or signature on a "
+            "request, a WebSocket handshake or a WebSocket auth), by where and whether the "
+            "client's address was then over its limit (answered 429).",
+            ["transport", "throttled"], registry=registry)
+        self.limit_refusals = Counter(
+            "relayer_request_limit_refusals", "Requests refused for their size, by the limit"
+            " broken (header_count, header_bytes, query_bytes, body_bytes).",
             ["limit"], registry=registry)
         self.decayer_ticks = Counter(
             "relayer_decayer_ticks", "Runs of the scheduled auction job.", registry=registry)
@@ -192,6 +204,12 @@ class Metrics:
         return self._ws_source.stats()
 
     # ------------------------------------------------------------ hooks for the owners
+
+    def auth_failed(self, transport: str, throttled: bool) -> None:
+        self.auth_failures.labels(transport=transport,
+                                  throttled="true" if throttled else "false").inc()
+        if throttled:
+            self.rate_limited.labels(limit="auth").inc()
 
     def handler_failed(self, handler: str) -> None:
         self.event_handler_errors.labels(handler=handler).inc()
@@ -328,10 +346,12 @@ class _WebSocketCollector(Collector):
                                   "Messages sent to WebSocket clients.", value=stats.messages_sent)
         dropped = CounterMetricFamily("relayer_websocket_dropped",
                                       "Connections the hub closed, by reason: slow (the client "
-                                      "did not keep up) or oversized (a too large frame).",
+                                      "did not keep up), oversized (a too large message) or "
+                                      "revoked (its API key was revoked).",
                                       labels=["reason"])
         dropped.add_metric(["slow"], stats.slow_closed)
         dropped.add_metric(["oversized"], stats.oversized_closed)
+        dropped.add_metric(["revoked"], stats.revoked_closed)
         yield dropped
         yield GaugeMetricFamily("relayer_websocket_queued_messages",
                                 "Messages waiting in all send queues.", value=stats.queued)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -16,6 +17,7 @@ from relayer.api.admin import AdminRoutes
 from relayer.api.auth import on_security_error
 from relayer.api.context import Relayer
 from relayer.api.custody import CustodyRoutes
+from relayer.api.edge import EDGE_STATE, Edge
 from relayer.api.errors import on_http_error, on_relayer_error, on_unexpected_error
 from relayer.api.health import HealthRoutes
 from relayer.api.http_metrics import MetricsRoute
@@ -23,6 +25,7 @@ from relayer.api.middleware import middleware_stack
 from relayer.api.openapi import OpenAPIRoute
 from relayer.api.orders import OrderRoutes
 from relayer.api.quote import QuoteRoutes
+from relayer.api.ratelimit import Throttle
 from relayer.api.request_id import bind_order_hash
 from relayer.api.webhooks import WebhookRoutes
 from relayer.api.ws.endpoint import websocket_service
@@ -120,9 +123,13 @@ def create_app(
     webhooks = Webhooks(settings=settings, store=store, clock=clock, chains=chains,
                         public=PublicEvents(book, relayer.base_fee),
                         position=lambda: max(desk.position, sequenced.applied))
+    throttle = Throttle(settings.security.rate_limit, clock)
     hub, ws_endpoint = websocket_service(
         settings.websocket, book=book, clock=clock, base_fee=relayer.base_fee, prices=decayer,
-        authenticator=keys)
+        authenticator=keys, limits=settings.limits, failures=throttle,
+        on_failure=metrics.auth_failed)
+    # Revocation reaches open sockets: every key change re-checks every connection.
+    keys.on_change(lambda: hub.recheck(keys))
     metrics.watch_websockets(hub)
     metrics.watch_replica(replica)
     metrics.watch_settlement(bus)
@@ -138,8 +145,11 @@ def create_app(
         eth_parts.schedule(scheduler)
         settlement.schedule(scheduler)
 
+    edge = Edge(settings.limits,
+                on_refused=lambda limit: metrics.limit_refusals.labels(limit=limit).inc())
+
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         await store.open()
         replayed = await desk.rebuild()
         log.info("store_replayed", records=replayed, orders=len(book))
@@ -171,7 +181,8 @@ def create_app(
                                   max_instances=1, coalesce=True)
             scheduler.start()
         try:
-            yield
+            # The server's HTTP protocol reads its limits here (``relayer.api.edge``).
+            yield {EDGE_STATE: edge}
         finally:
             unsubscribe()
             if run_scheduler:
@@ -216,11 +227,10 @@ def create_app(
     routes.append(Route("/openapi.json", OpenAPIRoute().endpoint, methods=["GET"]))
     routes.append(WebSocketRoute("/ws", ws_endpoint))
     bind_order_hash(routes)
-    bind_order_hash(routes)
     app = Starlette(
         routes=routes,
         middleware=middleware_stack(settings, keys=keys, clock=clock, metrics=metrics,
-                                    routes=routes),
+                                    routes=routes, throttle=throttle),
         exception_handlers={
             RelayerError: on_relayer_error,
             SecurityError: on_security_error,

@@ -6,11 +6,18 @@ request at once: a key that is presented must be valid, even on a public
 route. No credentials at all is anonymous; routes that need a scope say so
 with ``require`` or ``requires_scope``.
 
-Credentials, in the order they are looked at:
+Credentials:
 
 - signed: the four ``X-Relayer-*`` headers (``relayer/security/signing.py``);
+  any one of them makes the request a signed one, which must then be complete;
 - plain: ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` (refused with
   ``SIGNATURE_REQUIRED`` when ``security.require_signatures`` is on).
+
+Every credential presented must be valid, and all must be the same key: a junk
+``X-API-Key`` beside a valid ``Authorization`` (or a second header of either) is
+refused, never ignored. A failed authentication spends from the client address's
+rate-limit bucket (``FailureLimit``); once that is empty the answer is 429 with
+``Retry-After`` instead of 401.
 """
 
 from __future__ import annotations
@@ -31,11 +38,13 @@ from relayer.security.errors import (
     AuthRequired,
     ForbiddenScope,
     SecurityError,
+    SignatureInvalid,
     SignatureRequired,
 )
 from relayer.security.principal import Authenticator, Principal
 from relayer.security.principal import Scope as KeyScope
-from relayer.security.signing import HEADER_SIGNATURE, SignatureVerifier, SignedRequest
+from relayer.security.ratelimit import FailureLimit, rate_limited
+from relayer.security.signing import SIGNATURE_HEADERS, SignatureVerifier, SignedRequest
 
 PRINCIPAL_KEY = "relayer.principal"
 WS_AUTH_CLOSE_CODE = 4401
@@ -85,16 +94,28 @@ async def on_security_error(request: Request, exc: Exception) -> Response:
     return security_error_response(exc)
 
 
+def client_host(scope: Scope) -> str:
+    """The client's address (after uvicorn applied trusted ``X-Forwarded-For``)."""
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
 class AuthMiddleware:
     def __init__(self, app: ASGIApp, *, authenticator: Authenticator,
                  verifier: SignatureVerifier, clock: Clock, require_signatures: bool = False,
-                 on_refused: Callable[[str], None] | None = None) -> None:
+                 on_refused: Callable[[str], None] | None = None,
+                 failures: FailureLimit | None = None,
+                 on_failure: Callable[[str, bool], None] | None = None) -> None:
+        """``on_refused(code)`` counts each refusal by code; ``on_failure(transport,
+        throttled)`` each failure, and whether the address was over its limit."""
         self.app = app
         self._authenticator = authenticator
         self._verifier = verifier
         self._clock = clock
         self._require_signatures = require_signatures
         self._on_refused = on_refused
+        self._failures = failures
+        self._on_failure = on_failure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -106,48 +127,70 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        principal: Principal | None
+        principal: Principal | None = None
         try:
-            if HEADER_SIGNATURE.encode() in found:
+            if found & _SIGNING_HEADERS:
                 principal, receive = await self._signed(scope, headers, receive)
-            else:
-                principal = self._plain(headers)
+            plain = self._plain(headers)
+            if principal is None:
+                principal = plain
+            elif plain is not None and plain.key_id != principal.key_id:
+                raise AuthInvalid("the request presents two different API keys")
         except BodyTooLarge as exc:
             response = error_response(413, exc.code, exc.message, exc.details)
             await response(scope, receive, send)
             return
         except SecurityError as exc:
-            if self._on_refused is not None:
-                self._on_refused(exc.code)
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": WS_AUTH_CLOSE_CODE,
-                            "reason": exc.code})
-                return
-            await security_error_response(exc)(scope, receive, send)
+            await self._refuse(exc, scope, receive, send)
             return
         scope[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)
 
+    async def _refuse(self, exc: SecurityError, scope: Scope, receive: Receive,
+                      send: Send) -> None:
+        if self._on_refused is not None:
+            self._on_refused(exc.code)
+        wait = 0.0 if self._failures is None else self._failures.failure(client_host(scope))
+        if self._on_failure is not None:
+            self._on_failure(scope["type"], wait > 0)
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": WS_AUTH_CLOSE_CODE,
+                        "reason": exc.code})
+            return
+        refusal = rate_limited("auth", wait) if wait > 0 else exc
+        await security_error_response(refusal)(scope, receive, send)
+
     def _plain(self, headers: Headers) -> Principal | None:
-        authorization = headers.get("authorization")
-        if authorization is not None:
+        """The principal of the plain keys presented (``None`` for none); every one must
+        be valid, and all the same key."""
+        keys = []
+        for authorization in headers.getlist("authorization"):
             kind, _, key = authorization.partition(" ")
             if kind.lower() != "bearer" or not key.strip():
                 raise AuthInvalid("Authorization must be 'Bearer <api key>'")
-            key = key.strip()
-        else:
-            key = headers.get("x-api-key", "").strip()
-            if not key:
-                return None
+            keys.append(key.strip())
+        for key in headers.getlist("x-api-key"):
+            if not key.strip():
+                raise AuthInvalid("X-API-Key is empty")
+            keys.append(key.strip())
+        if not keys:
+            return None
         if self._require_signatures:
             raise SignatureRequired("this relayer accepts only signed requests")
-        principal = self._authenticator.authenticate(key)
+        if len(set(keys)) > 1:
+            raise AuthInvalid("the request presents more than one API key; every key "
+                              "presented must be valid, and the same")
+        principal = self._authenticator.authenticate(keys[0])
         if principal is None:
             raise AuthInvalid("the API key is not valid")
         return principal
 
     async def _signed(self, scope: Scope, headers: Headers,
                       receive: Receive) -> tuple[Principal, Receive]:
+        for name in SIGNATURE_HEADERS:
+            if len(headers.getlist(name)) > 1:
+                raise SignatureInvalid(f"the {name} header appears more than once",
+                                       details={"header": name})
         body = b""
         replay = receive
         if scope["type"] == "http":
@@ -159,7 +202,8 @@ class AuthMiddleware:
         return self._verifier.verify(request, self._clock.now()), replay
 
 
-_CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key", HEADER_SIGNATURE.encode()})
+_SIGNING_HEADERS = frozenset(name.encode() for name in SIGNATURE_HEADERS)
+_CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"}) | _SIGNING_HEADERS
 
 
 def _credential_headers(raw: list[tuple[bytes, bytes]]) -> set[bytes]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -10,6 +10,8 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from relayer.errors import (
     ChainError,
@@ -68,7 +70,27 @@ async def on_relayer_error(request: Request, exc: Exception) -> Response:
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
-    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route whose path matched; a path
+        # served by several routes (GET and POST /api/orders) answers with all of them.
+        methods = allowed_methods(request.scope, request.app.routes)
+        headers = {**(headers or {}), "Allow": ", ".join(methods)}
+        return error_response(405, code, str(exc.detail), {"allowed": methods}, headers)
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+
+
+def allowed_methods(scope: Scope, routes: Iterable[BaseRoute]) -> list[str]:
+    """Every method some route serves at the request's path (``HEAD`` only implied by
+    ``GET``, as in the OpenAPI document)."""
+    methods: set[str] = set()
+    for route in routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(scope)
+            if match is not Match.NONE:
+                methods.update(route.methods)
+    methods.discard("HEAD")
+    return sorted(methods)
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:

@@ -21,10 +21,12 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import structlog
 
 from relayer.config import SecuritySettings
 from relayer.errors import ConfigError
@@ -35,6 +37,8 @@ _KEY_ID = re.compile(r"^[0-9a-f]{16}$")
 _KEY = re.compile(r"^rk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _SIGNING_CONTEXT = b"relayer/request-signing/v1"
+
+log = structlog.get_logger(__name__)
 
 
 def key_digest(api_key: str) -> bytes:
@@ -81,7 +85,7 @@ class StoredKey:
 
     @property
     def principal(self) -> Principal:
-        return Principal(key_id=self.key_id, scopes=self.scopes)
+        return Principal(key_id=self.key_id, scopes=self.scopes, credential=self.sha256)
 
     def to_line(self) -> str:
         data: dict[str, Any] = {
@@ -164,12 +168,15 @@ def parse_key_lines(text: str, source: str) -> list[StoredKey]:
 
 
 class KeyRegistry:
-    """The configured keys; implements ``Authenticator``. ``replace`` swaps the whole set
-    at once (a reload), so a lookup never sees half of an old and half of a new file."""
+    """The configured keys; implements ``Authenticator`` and ``KeyLookup``. ``replace``
+    swaps the whole set at once (a reload), so a lookup never sees half of an old and half
+    of a new file, then tells every listener (``on_change``) so that what a key set up
+    earlier (open WebSockets) is checked against the new set."""
 
     def __init__(self, keys: Iterable[StoredKey] = (), *, source: str | None = None) -> None:
         self._keys: dict[str, StoredKey] = {k.key_id: k for k in keys}
         self._source = source
+        self._listeners: list[Callable[[], None]] = []
 
     @classmethod
     def from_file(cls, path: str | Path) -> KeyRegistry:
@@ -202,6 +209,20 @@ class KeyRegistry:
             return stored.principal
         return None
 
+    def current(self, principal: Principal) -> Principal | None:
+        stored = self._keys.get(principal.key_id)
+        if stored is None or (principal.credential and principal.credential != stored.sha256):
+            return None
+        return stored.principal
+
+    def principal(self, key_id: str) -> Principal | None:
+        stored = self._keys.get(key_id)
+        return None if stored is None else stored.principal
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every ``replace`` (a reload of the keys file)."""
+        self._listeners.append(listener)
+
     def signing_key(self, key_id: str) -> tuple[Principal, bytes] | None:
         stored = self._keys.get(key_id)
         if stored is None or stored.signing_secret is None:
@@ -210,6 +231,11 @@ class KeyRegistry:
 
     def replace(self, keys: Iterable[StoredKey]) -> None:
         self._keys = {k.key_id: k for k in keys}
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:  # the new keys are in force; one listener must not undo that
+                log.exception("api_keys_listener_failed")
 
     def reload(self) -> int:
         """Re-read the file the keys came from; the number of keys now configured."""

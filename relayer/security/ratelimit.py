@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Protocol
 
 from relayer.clock import Clock
+from relayer.security.errors import RateLimited
+
+
+class FailureLimit(Protocol):
+    """Where failed authentications are counted per client address."""
+
+    def failure(self, host: str) -> float:
+        """Spend for one failure from ``host``; the seconds to wait (0: not limited)."""
+        ...
+
+
+def rate_limited(kind: str, wait: float) -> RateLimited:
+    """The 429 for a bucket that is ``wait`` seconds from its next token; ``kind`` is the
+    limit: ``key``, ``ip`` or ``auth`` (an address that failed to authenticate too often)."""
+    retry_after = max(1, math.ceil(wait))
+    who = {"key": "API key", "auth": "address after failed authentications"}.get(
+        kind, "address")
+    return RateLimited(f"too many requests for this {who}; retry after {retry_after} s",
+                       retry_after=retry_after, limit=kind)
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
 from relayer.api.app import create_app
@@ -159,11 +160,9 @@ async def test_signature_refusals_for_bad_headers_and_keys(authed: httpx.AsyncCl
                                                            keys: Keys) -> None:
     good = signed(keys.signer, "GET", "/api/orders")
     for name in good:
+        # Any one of the four headers makes a signed request, which must be complete
+        # (without the signature header it was once taken as anonymous).
         partial = {k: v for k, v in good.items() if k != name}
-        if name == "x-relayer-signature":
-            # Without the signature header the request is simply anonymous.
-            assert (await authed.get("/api/orders", headers=partial)).status_code == 200
-            continue
         response = await authed.get("/api/orders", headers=partial)
         assert_refused(response, 401, "SIGNATURE_INVALID")
         assert response.json()["details"] == {"header": name}
@@ -239,3 +238,70 @@ async def test_websocket_handshake_carries_the_principal_or_is_closed(keys: Keys
     closed = await handshake({"x-api-key": "wrong"})
     assert closed == [{"type": "websocket.close", "code": 4401, "reason": "AUTH_INVALID"}]
     assert len(seen) == 2
+
+
+async def test_every_presented_key_must_be_valid(authed: httpx.AsyncClient,
+                                                 keys: Keys) -> None:
+    good = keys.reader.api_key
+    junk = "rk_0000000000000000_" + "x" * 43
+    # A junk X-API-Key beside a valid Authorization (and the other way round) is refused.
+    for headers in ({"authorization": f"Bearer {good}", "x-api-key": junk},
+                    {"authorization": f"Bearer {junk}", "x-api-key": good},
+                    {"authorization": f"Bearer {good}", "x-api-key": "   "}):
+        assert_refused(await authed.get("/api/orders", headers=headers), 401, "AUTH_INVALID")
+    # Two different valid keys are refused too; the same key twice is that key.
+    two = {"authorization": f"Bearer {good}", "x-api-key": keys.admin.api_key}
+    assert_refused(await authed.get("/api/orders", headers=two), 401, "AUTH_INVALID")
+    same = {"authorization": f"Bearer {good}", "x-api-key": good}
+    assert (await authed.get("/api/orders", headers=same)).status_code == 200
+    # A second Authorization header is looked at as well.
+    doubled = [("authorization", f"Bearer {good}"), ("authorization", f"Bearer {junk}")]
+    assert_refused(await authed.get("/api/orders", headers=doubled), 401, "AUTH_INVALID")
+    # A signed request with a junk plain key beside it, or a repeated signing header.
+    headers = {**signed(keys.signer, "GET", "/api/orders"), "x-api-key": junk}
+    assert_refused(await authed.get("/api/orders", headers=headers), 401, "AUTH_INVALID")
+    headers = {**signed(keys.signer, "GET", "/api/orders"),
+               "x-api-key": keys.signer.api_key}
+    assert (await authed.get("/api/orders", headers=headers)).status_code == 200
+    repeated = [*signed(keys.signer, "GET", "/api/orders").items(),
+                ("x-relayer-nonce", secrets.token_hex(16))]
+    assert_refused(await authed.get("/api/orders", headers=repeated), 401,
+                   "SIGNATURE_INVALID")
+
+
+def auth_failures(app: Starlette, transport: str, throttled: str) -> float:
+    value = app.state.relayer.metrics.registry.get_sample_value(
+        "relayer_auth_failures_total", {"transport": transport, "throttled": throttled})
+    return 0.0 if value is None else float(value)
+
+
+async def test_failed_authentication_counts_against_the_address(
+        tmp_path: Path, clock: FakeClock, keys: Keys) -> None:
+    settings = make_settings(data_dir=str(tmp_path), **{
+        "security.api_keys_file": str(keys.path),
+        "security.rate_limit.per_ip_rate": 1.0, "security.rate_limit.per_ip_burst": 5})
+    app = create_app(settings, clock=clock, run_scheduler=False)
+    junk = {"x-api-key": "rk_0000000000000000_" + "x" * 43}
+    async with app.router.lifespan_context(app):
+        # From loopback, which is exempt from the per-address request limit.
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://relayer") as c:
+            for _ in range(5):
+                assert_refused(await c.get("/api/orders", headers=junk), 401, "AUTH_INVALID")
+            limited = await c.get("/api/orders", headers=junk)
+            assert_refused(limited, 429, "RATE_LIMITED")
+            assert limited.headers["retry-after"] == "1"
+            assert limited.json()["details"] == {"retry_after": 1, "limit": "auth"}
+            # Bad signatures count the same.
+            bad = {**signed(keys.signer, "GET", "/api/orders"), "x-relayer-signature": "0" * 64}
+            assert_refused(await c.get("/api/orders", headers=bad), 429, "RATE_LIMITED")
+            # A valid key is not held back by its address's failures.
+            assert (await c.get("/api/orders", headers=bearer(keys.reader))).status_code == 200
+            clock.advance(1)
+            assert_refused(await c.get("/api/orders", headers=junk), 401, "AUTH_INVALID")
+            assert_refused(await c.get("/api/orders", headers=junk), 429, "RATE_LIMITED")
+        assert auth_failures(app, "http", "false") == 6
+        assert auth_failures(app, "http", "true") == 3
+        rate_limited = app.state.relayer.metrics.registry.get_sample_value(
+            "relayer_rate_limited_total", {"limit": "auth"})
+        assert rate_limited == 3

@@ -4,15 +4,19 @@ The hub never awaits a client's socket. A message to a client whose socket
 takes data is written at once: as a frame built once for all its recipients,
 straight to the socket when the server offers that (``relayer.api.ws.framing``),
 else through the ASGI ``send``. While a socket is blocked, messages wait in the
-client's bounded queue and a writer task sends them when it drains. A client
-whose queue overflows is closed with 1013 at once, so its backlog never grows
-and never slows the fan-out to the others.
+client's queue and a writer task sends them when it drains. The queue is bounded
+in messages and in bytes (``limits.ws_send_queue_messages`` and ``_bytes``,
+the message being sent counted too): a client past either is closed with 1013 at
+once, so its backlog never grows and never slows the fan-out to the others. A
+timer of the connection's own closes it (1013) once its socket has taken nothing
+for ``limits.ws_send_timeout_seconds``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Coroutine
@@ -38,24 +42,38 @@ class Counters:
     slow_closed: int = 0
     """Clients closed with 1013 because they did not keep up."""
     oversized_closed: int = 0
+    """Clients closed with 1009 for a message over ``limits.ws_message_bytes``."""
+    revoked_closed: int = 0
+    """Clients closed with 4401 because their API key was revoked."""
     errors_replied: int = 0
 
 
 class Connection:
-    __slots__ = ("id", "principal", "subscriptions", "_send", "_write_frame", "_queue",
-                 "_limit", "_writer", "_counters", "sending_since", "close_code",
-                 "close_reason", "finished", "sent")
+    __slots__ = ("id", "principal", "subscriptions", "client", "_send", "_write_frame",
+                 "_queue", "_limit", "_byte_limit", "_queued_bytes", "_sending_bytes",
+                 "_send_timeout", "_timer", "_writer", "_counters", "sending_since",
+                 "close_code", "close_reason", "finished", "sent")
 
     def __init__(self, conn_id: int, send: Send, *, queue_limit: int, counters: Counters,
-                 principal: Principal | None, write_frame: WriteFrame | None = None) -> None:
+                 principal: Principal | None, write_frame: WriteFrame | None = None,
+                 queue_bytes: int = 4_194_304, send_timeout: float = 30.0,
+                 client: str = "") -> None:
         self.id = conn_id
         self.principal = principal
         self.subscriptions: set[str] = set()
+        self.client = client
+        """The peer's address (for the per-address limit on failed ``auth``)."""
         self._send = send
         self._write_frame = write_frame
         """Writes a whole frame to the socket if it takes data now (``None``: ASGI only)."""
         self._queue: deque[str] = deque()
         self._limit = queue_limit
+        self._byte_limit = queue_bytes
+        self._queued_bytes = 0
+        self._sending_bytes = 0
+        """Size of the message the writer is sending now (held until the socket takes it)."""
+        self._send_timeout = send_timeout
+        self._timer: asyncio.TimerHandle | None = None
         self._writer: asyncio.Task[None] | None = None
         """Sends while the socket is blocked; ``None`` while sends complete at once."""
         self._counters = counters
@@ -70,6 +88,11 @@ class Connection:
     @property
     def queued(self) -> int:
         return len(self._queue)
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes held for this client: its queue and the message being sent."""
+        return self._queued_bytes + self._sending_bytes
 
     @property
     def closing(self) -> bool:
@@ -94,7 +117,8 @@ class Connection:
             return
         queue = self._queue
         queue.append(text)
-        if len(queue) > self._limit:
+        self._queued_bytes += sys.getsizeof(text)  # what the text holds in memory
+        if len(queue) > self._limit or self.queued_bytes > self._byte_limit:
             self._counters.slow_closed += 1
             self.end(1013, "send queue full: the client is not reading fast enough")
 
@@ -105,6 +129,10 @@ class Connection:
         self.close_code = code
         self.close_reason = reason
         self._queue.clear()
+        self._queued_bytes = 0
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self.finished.set()
 
     async def stop_writing(self) -> None:
@@ -129,9 +157,32 @@ class Connection:
         except Exception:
             self.end()
             return
-        self.sending_since = time.monotonic()
+        self._blocked(sys.getsizeof(text))
         self._writer = asyncio.ensure_future(self._finish(coro, waiting))
         self._writer.add_done_callback(self._writer_done)
+
+    def _blocked(self, size: int) -> None:
+        """A send of ``size`` bytes waits for the socket: hold its size, start the clock."""
+        self.sending_since = time.monotonic()
+        self._sending_bytes = size
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._send_timeout,
+                                                                self._check_stalled)
+
+    def _check_stalled(self) -> None:
+        """The send timer: close the client if its socket took nothing for the timeout
+        (each completed message counts as progress), else look again when it would be."""
+        self._timer = None
+        since = self.sending_since
+        if since is None or self.finished.is_set():
+            return
+        waited = time.monotonic() - since
+        if waited >= self._send_timeout:
+            self._counters.slow_closed += 1
+            self.end(1013, "send timed out: the client is not reading")
+            return
+        self._timer = asyncio.get_running_loop().call_later(self._send_timeout - waited,
+                                                            self._check_stalled)
 
     async def _finish(self, coro: Coroutine[Any, Any, None], waiting: Any) -> None:
         try:
@@ -150,11 +201,14 @@ class Connection:
         queue = self._queue
         while queue:
             text = queue.popleft()
-            self.sending_since = time.monotonic()
+            size = sys.getsizeof(text)
+            self._queued_bytes -= size
+            self._blocked(size)
             await self._send({"type": "websocket.send", "text": text})
             self._count_sent()
         # Nothing awaited since the queue was seen empty: pushes go direct again.
         self.sending_since = None
+        self._sending_bytes = 0
         self._writer = None
 
     def _writer_done(self, task: asyncio.Task[None]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -22,18 +23,20 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from relayer.api.auth import PRINCIPAL_KEY, principal_of
+from relayer.api.edge import HTTP_PROTOCOL
 from relayer.api.ws.connection import Connection
-from relayer.api.ws.framing import PROTOCOL, frame_writer
+from relayer.api.ws.framing import PROTOCOL, frame_closer, frame_writer, protocol_failure
 from relayer.api.ws.hub import Hub
 from relayer.api.ws.methods import Methods
 from relayer.api.ws.protocol import CLOSE_TOO_BIG
 from relayer.api.ws.reads import OrderReads, PriceLookup
 from relayer.auction.gas import BaseFeeSource
 from relayer.clock import Clock
-from relayer.config import WebSocketSettings
+from relayer.config import LimitSettings, WebSocketSettings
 from relayer.events.public import PublicEvents
 from relayer.orders.book import OrderBook
 from relayer.security.principal import Authenticator, Principal
+from relayer.security.ratelimit import FailureLimit
 
 log = structlog.get_logger(__name__)
 
@@ -64,8 +67,10 @@ class WebSocketEndpoint:
                                  "unknown or revoked API key")
                 return
         await websocket.accept()
-        conn = self._hub.connect(send, principal, frame_writer(scope))
-        reader = asyncio.create_task(self._read_loop(receive, conn))
+        client = scope.get("client")
+        conn = self._hub.connect(send, principal, frame_writer(scope),
+                                 client=client[0] if client else "")
+        reader = asyncio.create_task(self._read_loop(scope, receive, conn))
         reader.add_done_callback(lambda _t: conn.end())
         try:
             await conn.finished.wait()
@@ -76,17 +81,28 @@ class WebSocketEndpoint:
             await conn.stop_writing()
             self._hub.disconnect(conn)
         if conn.close_code is not None:
+            close_now = frame_closer(scope)
+            if close_now is not None:
+                # Written even while the client's socket is blocked (behind what it holds).
+                close_now(conn.close_code, conn.close_reason)
+                return
             message = {"type": "websocket.close", "code": conn.close_code,
                        "reason": conn.close_reason}
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(send(message), _CLOSE_SEND_TIMEOUT)
 
-    async def _read_loop(self, receive: Receive, conn: Connection) -> None:
-        limit = self._hub.settings.max_frame_bytes
+    async def _read_loop(self, scope: Scope, receive: Receive, conn: Connection) -> None:
+        limit = self._hub.limits.ws_message_bytes
         handle = self._methods.handle
         while True:
             message = await receive()
             if message["type"] != "websocket.receive":
+                # The server refused a message over ws_max_size itself (close 1009); a
+                # server without the frames extension only tells by the code.
+                failed = protocol_failure(scope)
+                if failed == CLOSE_TOO_BIG or (frame_writer(scope) is None
+                                               and message.get("code") == CLOSE_TOO_BIG):
+                    self._hub.counters.oversized_closed += 1
                 conn.end()
                 return
             text = message.get("text")
@@ -118,21 +134,31 @@ def presented_key(headers: Headers) -> str | None:
 
 def websocket_service(settings: WebSocketSettings, *, book: OrderBook, clock: Clock,
                       base_fee: BaseFeeSource, prices: PriceLookup | None,
-                      authenticator: Authenticator | None) -> tuple[Hub, WebSocketEndpoint]:
+                      authenticator: Authenticator | None,
+                      limits: LimitSettings | None = None,
+                      failures: FailureLimit | None = None,
+                      on_failure: Callable[[str, bool], None] | None = None,
+                      ) -> tuple[Hub, WebSocketEndpoint]:
     """The hub and the ``/ws`` endpoint over it, wired."""
-    hub = Hub(settings, public=PublicEvents(book, base_fee), clock=clock)
+    hub = Hub(settings, public=PublicEvents(book, base_fee), clock=clock, limits=limits)
     reads = OrderReads(book, clock=clock, base_fee=base_fee, prices=prices,
                        snapshot_limit=settings.snapshot_limit)
-    return hub, WebSocketEndpoint(hub, Methods(hub, reads, authenticator), authenticator)
+    methods = Methods(hub, reads, authenticator, failures=failures, on_failure=on_failure)
+    return hub, WebSocketEndpoint(hub, methods, authenticator)
 
 
-def uvicorn_options(settings: WebSocketSettings) -> dict[str, Any]:
-    """What the server running the app needs to apply ``[websocket]`` at the protocol
-    level: frame size, protocol pings (dead peers), compression; and uvicorn's
-    ``websockets-sansio`` protocol with direct frame writes (``framing``)."""
+def uvicorn_options(settings: WebSocketSettings,
+                    limits: LimitSettings | None = None) -> dict[str, Any]:
+    """What the server running the app needs to apply ``[websocket]`` and ``[limits]`` at
+    the protocol level: message size, protocol pings (dead peers), compression; uvicorn's
+    ``websockets-sansio`` protocol with direct frame writes (``framing``); and the HTTP
+    protocol that bounds request heads as they arrive (``relayer.api.edge``)."""
+    limits = limits or LimitSettings()
     return {
+        "http": HTTP_PROTOCOL,
+        "h11_max_incomplete_event_size": limits.header_bytes,
         "ws": PROTOCOL,
-        "ws_max_size": settings.max_frame_bytes,
+        "ws_max_size": limits.ws_message_bytes,
         "ws_ping_interval": settings.ping_interval_seconds,
         "ws_ping_timeout": settings.ping_timeout_seconds,
         "ws_per_message_deflate": settings.per_message_deflate,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,15 +28,29 @@ from starlette.types import Send
 
 from relayer.api.ws.connection import Connection, Counters
 from relayer.api.ws.framing import WriteFrame, text_frame
-from relayer.api.ws.protocol import CLOSE_GOING_AWAY, channel_payload, heartbeat_message
+from relayer.api.ws.protocol import (
+    CLOSE_GOING_AWAY,
+    CLOSE_KEY_REVOKED,
+    FORBIDDEN,
+    UNSUBSCRIBED,
+    channel_payload,
+    heartbeat_message,
+    revoked_message,
+)
 from relayer.api.ws.reads import GLOBAL_CHANNELS
 from relayer.auction.board import PricesUpdated
 from relayer.clock import Clock
-from relayer.config import WebSocketSettings
+from relayer.config import LimitSettings, WebSocketSettings
 from relayer.events.bus import EventBus
-from relayer.events.public import PRICE_PREFIX, PRICES, PriceUpdateView, PublicEvents
+from relayer.events.public import (
+    PRICE_PREFIX,
+    PRICES,
+    PriceUpdateView,
+    PublicEvents,
+    channel_scope,
+)
 from relayer.events.types import PriceUpdated
-from relayer.security.principal import Principal
+from relayer.security.principal import KeyLookup, Principal
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +82,8 @@ class HubStats:
     slow_closed: int
     """Clients closed with 1013 for not keeping up (the hub's drops)."""
     oversized_closed: int
+    revoked_closed: int
+    """Clients closed with 4401 because their API key was revoked."""
     errors_replied: int
     queued: int
     """Messages waiting in all send queues right now."""
@@ -78,8 +93,9 @@ class HubStats:
 
 class Hub:
     def __init__(self, settings: WebSocketSettings, *, public: PublicEvents,
-                 clock: Clock) -> None:
+                 clock: Clock, limits: LimitSettings | None = None) -> None:
         self.settings = settings
+        self.limits = limits or LimitSettings()
         self._public = public
         self._clock = clock
         self._channels: dict[str, Channel] = {name: Channel(name) for name in GLOBAL_CHANNELS}
@@ -104,11 +120,14 @@ class Hub:
         return len(self._connections) >= self.settings.max_connections
 
     def connect(self, send: Send, principal: Principal | None,
-                write_frame: WriteFrame | None = None) -> Connection:
+                write_frame: WriteFrame | None = None, client: str = "") -> Connection:
         self._next_id += 1
-        conn = Connection(self._next_id, send, queue_limit=self.settings.send_queue,
+        limits = self.limits
+        conn = Connection(self._next_id, send, queue_limit=limits.ws_send_queue_messages,
+                          queue_bytes=limits.ws_send_queue_bytes,
+                          send_timeout=limits.ws_send_timeout_seconds,
                           counters=self.counters, principal=principal,
-                          write_frame=write_frame)
+                          write_frame=write_frame, client=client)
         self._connections[conn.id] = conn
         self.counters.accepted += 1
         return conn
@@ -139,6 +158,28 @@ class Hub:
         conn.subscriptions.discard(name)
         self._leave(conn, name)
         return True
+
+    def recheck(self, keys: KeyLookup) -> None:
+        """After the keys changed: a connection whose key was revoked is closed (4401);
+        one whose key lost a scope loses the subscriptions that needed it, each with an
+        ``unsubscribed`` message on its channel."""
+        for conn in list(self._connections.values()):
+            held = conn.principal
+            if held is None or conn.closing:
+                continue
+            now = keys.current(held)
+            if now is None:
+                self.counters.revoked_closed += 1
+                conn.end(CLOSE_KEY_REVOKED, "API key revoked")
+                continue
+            conn.principal = now
+            for name in sorted(conn.subscriptions):
+                scope = channel_scope(name)
+                if scope is not None and not now.allows(scope):
+                    self.unsubscribe(conn, name)
+                    conn.push(revoked_message(UNSUBSCRIBED, name, FORBIDDEN,
+                                              f"the API key lost the {scope.value} scope"))
+        log.info("websocket_keys_rechecked", connections=len(self._connections))
 
     def _leave(self, conn: Connection, name: str) -> None:
         channel = self._channels.get(name)
@@ -254,20 +295,13 @@ class Hub:
                 self.beat(clients[step * size:(step + 1) * size])
 
     def beat(self, clients: Iterable[Connection] | None = None) -> None:
-        """Send a heartbeat to ``clients`` (default: every client) and close those whose
-        socket is stuck."""
+        """Send a heartbeat to ``clients`` (default: every client). A stuck socket is
+        closed by its connection's own send timer, not here."""
         text = heartbeat_message(int(self._clock.now()))
         frame = text_frame(text.encode())
-        stuck_before = time.monotonic() - self.settings.send_timeout_seconds
         for conn in list(self._connections.values()) if clients is None else clients:
-            if conn.closing:
-                continue
-            since = conn.sending_since
-            if since is not None and since < stuck_before:
-                self.counters.slow_closed += 1
-                conn.end(1013, "send timed out: the client is not reading")
-                continue
-            conn.push(text, frame)
+            if not conn.closing:
+                conn.push(text, frame)
 
     def stats(self) -> HubStats:
         queues = [c.queued for c in self._connections.values()]
@@ -278,5 +312,5 @@ class Hub:
             accepted=c.accepted, rejected=c.rejected, messages_sent=c.messages_sent,
             frames_written=c.frames_written,
             slow_closed=c.slow_closed, oversized_closed=c.oversized_closed,
-            errors_replied=c.errors_replied, queued=sum(queues),
+            revoked_closed=c.revoked_closed, errors_replied=c.errors_replied, queued=sum(queues),
             max_queue=max(queues, default=0))

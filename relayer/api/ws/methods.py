@@ -6,6 +6,7 @@ snapshot enter the client's queue before any later channel message.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import structlog
@@ -15,6 +16,7 @@ from relayer.api.ws.hub import Hub
 from relayer.api.ws.protocol import (
     FORBIDDEN,
     INTERNAL_ERROR,
+    RATE_LIMITED,
     TOO_MANY_SUBSCRIPTIONS,
     UNAUTHORIZED,
     UNKNOWN_METHOD,
@@ -34,6 +36,7 @@ from relayer.api.ws.protocol import (
 from relayer.api.ws.reads import OrderReads, canonical_channel
 from relayer.events.public import channel_scope
 from relayer.security.principal import Authenticator
+from relayer.security.ratelimit import FailureLimit
 
 log = structlog.get_logger(__name__)
 
@@ -41,10 +44,16 @@ SNAPSHOT = "snapshot"
 
 
 class Methods:
-    def __init__(self, hub: Hub, reads: OrderReads, authenticator: Authenticator | None) -> None:
+    def __init__(self, hub: Hub, reads: OrderReads, authenticator: Authenticator | None,
+                 *, failures: FailureLimit | None = None,
+                 on_failure: Callable[[str, bool], None] | None = None) -> None:
+        """``failures``: where a failed ``auth`` is counted against the client's address
+        (as failed keys over HTTP are); ``on_failure(transport, throttled)`` counts it."""
         self._hub = hub
         self._reads = reads
         self._authenticator = authenticator
+        self._failures = failures
+        self._on_failure = on_failure
         self._methods: dict[str, Callable[[Connection, Request], bytes | None]] = {
             "ping": self._ping,
             "auth": self._auth,
@@ -84,6 +93,12 @@ class Methods:
         principal = (None if self._authenticator is None
                      else self._authenticator.authenticate(params.api_key))
         if principal is None:
+            wait = 0.0 if self._failures is None else self._failures.failure(conn.client)
+            if self._on_failure is not None:
+                self._on_failure("websocket", wait > 0)
+            if wait > 0:
+                raise RequestError(RATE_LIMITED, "too many failed authentications from this"
+                                   f" address; retry after {max(1, math.ceil(wait))} s")
             raise RequestError(UNAUTHORIZED, "unknown or revoked API key")
         conn.principal = principal
         return encode({"key_id": principal.key_id,

@@ -20,6 +20,8 @@ CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL = 1011
 CLOSE_TRY_AGAIN_LATER = 1013
 """The client did not keep up: its send queue filled or its socket stayed blocked."""
+CLOSE_KEY_REVOKED = 4401
+"""The connection's API key was revoked (the code a refused handshake key also gets)."""
 
 # Error codes in ``{"id", "error": {"code", "message"}}`` replies.
 MALFORMED_JSON = "MALFORMED_JSON"
@@ -33,6 +35,11 @@ TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
 ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
 INVALID_CURSOR = "INVALID_CURSOR"
 INTERNAL_ERROR = "INTERNAL_ERROR"
+RATE_LIMITED = "RATE_LIMITED"
+
+# Server messages outside any request.
+UNSUBSCRIBED = "unsubscribed"
+"""The server ended a subscription (the key lost the channel's scope)."""
 
 RequestId = int | str | None
 T = TypeVar("T")
@@ -114,6 +121,13 @@ def channel_payload(event: str, channel: str, seq: int, data: bytes) -> bytes:
     """``channel_message`` as UTF-8 bytes."""
     return (b'{"event":"' + event.encode() + b'","channel":"' + channel.encode()
             + b'","seq":' + str(seq).encode() + b',"data":' + data + b"}")
+
+
+def revoked_message(event: str, channel: str, code: str, message: str) -> str:
+    """``{"event", "channel", "seq": null, "data": {"code", "message"}}``: a message about
+    a subscription, not one of the channel's own (so no ``seq``)."""
+    return _encode({"event": event, "channel": channel, "seq": None,
+                    "data": {"code": code, "message": message}}).decode()
 
 
 def heartbeat_message(at: int) -> str:

@@ -132,7 +132,7 @@ def serve(tmp_path: Path, clock: FakeClock) -> Serve:
         port = free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on",
                                 log_level="warning", access_log=False, log_config=None,
-                                **uvicorn_options(settings.websocket))
+                                **uvicorn_options(settings.websocket, settings.limits))
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
 
