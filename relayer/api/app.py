@@ -122,7 +122,7 @@ def create_app(
                             monitors=relayer.monitors, clock=clock)
     webhooks = Webhooks(settings=settings, store=store, clock=clock, chains=chains,
                         public=PublicEvents(book, relayer.base_fee),
-                        position=lambda: max(desk.position, sequenced.applied))
+                        position=lambda: max(desk.position, sequenced.applied), keys=keys)
     throttle = Throttle(settings.security.rate_limit, clock)
     hub, ws_endpoint = websocket_service(
         settings.websocket, book=book, clock=clock, base_fee=relayer.base_fee, prices=decayer,

@@ -23,6 +23,7 @@ from relayer.errors import StoreError
 from relayer.events.codec import from_record
 from relayer.events.public import PublicEvent, PublicEvents
 from relayer.store.base import EventStore
+from relayer.webhooks.access import OwnerAccess
 from relayer.webhooks.endpoint import Endpoint
 from relayer.webhooks.validation import NOT_BY_WEBHOOK
 
@@ -39,22 +40,26 @@ class Missed:
 
 
 def match(published: PublicEvent, endpoints: Sequence[Endpoint], *,
-          position: int | None = None) -> list[Endpoint]:
+          position: int | None = None, access: OwnerAccess | None = None) -> list[Endpoint]:
     """The endpoints whose filters take ``published``; with ``position``, only those
-    registered before the record at that position."""
+    registered before the record at that position; with ``access``, only those whose
+    owner's key may receive the event now."""
     if published.event in NOT_BY_WEBHOOK:
         return []
     chains = (None if published.src_chain is None or published.dst_chain is None
               else (published.src_chain, published.dst_chain))
     return [endpoint for endpoint in endpoints
             if (position is None or endpoint.webhook.since < position)
-            and endpoint.webhook.filters.matches(published.event, chains, published.maker)]
+            and endpoint.webhook.filters.matches(published.event, chains, published.maker)
+            and (access is None or access.allows(endpoint.webhook, published.event))]
 
 
 class Catchup:
-    def __init__(self, *, store: EventStore, public: PublicEvents) -> None:
+    def __init__(self, *, store: EventStore, public: PublicEvents,
+                 access: OwnerAccess | None = None) -> None:
         self._store = store
         self._public = public
+        self._access = access
 
     async def missed(self, after: int, upto: int, endpoints: Sequence[Endpoint],
                      ) -> AsyncIterator[tuple[int, list[Missed]]]:
@@ -79,5 +84,6 @@ class Catchup:
                     continue
                 owed = [Missed(record.position, endpoint, published)
                         for published in self._public.map(event)
-                        for endpoint in match(published, endpoints, position=record.position)]
+                        for endpoint in match(published, endpoints, position=record.position,
+                                              access=self._access)]
                 yield record.position, owed

@@ -42,11 +42,12 @@ from relayer.config import WebhookSettings
 from relayer.errors import ValidationError
 from relayer.events.public import PublicEvent, PublicEvents
 from relayer.events.types import STORED, PriceUpdated
+from relayer.webhooks.access import REVOKED, OwnerAccess
 from relayer.webhooks.backoff import RetryPolicy
 from relayer.webhooks.catchup import Catchup, match
 from relayer.webhooks.endpoint import Endpoint
 from relayer.webhooks.journal import DeliveryJournal, attempt_of
-from relayer.webhooks.model import Delivery, DeliveryStatus, Webhook
+from relayer.webhooks.model import Attempt, Delivery, DeliveryStatus, Webhook
 from relayer.webhooks.recorder import Lead, Matched, Recorder
 from relayer.webhooks.records import (
     DeliveryAttempted,
@@ -55,7 +56,7 @@ from relayer.webhooks.records import (
     WebhookRegistered,
 )
 from relayer.webhooks.registry import WebhookRegistry
-from relayer.webhooks.sender import Sender
+from relayer.webhooks.sender import Outcome, Sender
 from relayer.webhooks.transport import Transport
 
 log = structlog.get_logger(__name__)
@@ -82,9 +83,13 @@ class WebhookDispatcher:
                  transport: Transport, public: PublicEvents, clock: Clock,
                  settings: WebhookSettings, rng: random.Random | None = None,
                  catchup: Catchup | None = None,
-                 position: Callable[[], int] | None = None) -> None:
+                 position: Callable[[], int] | None = None,
+                 access: OwnerAccess | None = None) -> None:
         """``position``: the log position every event published so far is at or before
-        (read between bus publications; exact while the log follower applies a record)."""
+        (read between bus publications; exact while the log follower applies a record).
+        ``access``: whether an owner's key may still receive an event (``access.py``);
+        ``None``: never re-checked after registration."""
+        self._access = access
         self._registry = registry
         self._journal = journal
         self._public = public
@@ -236,7 +241,8 @@ class WebhookDispatcher:
         if stored and not self._lead.leading:
             return  # the leader delivers it
         for published in self._public.map(event):
-            for endpoint in match(published, tuple(self._endpoints.values())):
+            for endpoint in match(published, tuple(self._endpoints.values()),
+                                  access=self._access):
                 self._enqueue(endpoint, published, stored)
 
     def _enqueue(self, endpoint: Endpoint, published: PublicEvent, stored: bool) -> None:
@@ -316,7 +322,15 @@ class WebhookDispatcher:
                 await self._attempt(endpoint, delivery)
 
     async def _attempt(self, endpoint: Endpoint, delivery: Delivery) -> None:
-        outcome = await self._sender.send(endpoint.webhook, delivery)
+        access = self._access
+        if access is not None and not access.allows(endpoint.webhook, delivery.event):
+            outcome = Outcome(Attempt(number=len(delivery.attempts) + 1, at=self._clock.now(),
+                                      duration_ms=0, status_code=None, error=REVOKED),
+                              DeliveryStatus.FAILED, None)
+            log.warning("webhook_delivery_revoked", webhook_id=endpoint.webhook.webhook_id,
+                        delivery_id=delivery.delivery_id, event_name=delivery.event)
+        else:
+            outcome = await self._sender.send(endpoint.webhook, delivery)
         self.stats.attempts += 1
         try:
             await self._journal.attempted(delivery, outcome.attempt, outcome.status,

@@ -17,7 +17,9 @@ from relayer.clock import Clock
 from relayer.config import Settings
 from relayer.events.bus import EventBus
 from relayer.events.public import PublicEvents
+from relayer.security.principal import KeyLookup
 from relayer.store.base import EventStore
+from relayer.webhooks.access import OwnerAccess
 from relayer.webhooks.catchup import Catchup
 from relayer.webhooks.dispatcher import WebhookDispatcher
 from relayer.webhooks.journal import DeliveryJournal
@@ -33,9 +35,12 @@ class Webhooks:
     def __init__(self, *, settings: Settings, store: EventStore, clock: Clock,
                  chains: ChainRegistry, public: PublicEvents,
                  transport: Transport | None = None, rng: random.Random | None = None,
-                 position: Callable[[], int] | None = None) -> None:
+                 position: Callable[[], int] | None = None,
+                 keys: KeyLookup | None = None) -> None:
         """``position``: the log position of what this replica has applied and published
-        (``WebhookDispatcher``); without it no catch-up happens on taking the lead."""
+        (``WebhookDispatcher``); without it no catch-up happens on taking the lead.
+        ``keys``: the API keys as they stand now, so a revoked key's webhooks stop."""
+        self._access = OwnerAccess(keys) if keys is not None else None
         hooks = settings.webhooks
         self._settings = settings
         self._store = store
@@ -75,7 +80,8 @@ class Webhooks:
         dispatcher = WebhookDispatcher(
             registry=registry, journal=DeliveryJournal(self._store, box), transport=transport,
             public=self._public, clock=self._clock, settings=hooks, rng=self._rng,
-            catchup=Catchup(store=self._store, public=self._public), position=self._position)
+            catchup=Catchup(store=self._store, public=self._public, access=self._access),
+            position=self._position, access=self._access)
         self._registry, self._dispatcher = registry, dispatcher
         await dispatcher.start()
         self._unsubscribe = bus.subscribe(None, dispatcher.on_event)
