@@ -127,8 +127,9 @@ class Chain:
     # -- writing ------------------------------------------------------------------------
 
     def submit(self, tx: DecodedTx) -> ValidatedTx:
-        if any(v.tx.id == tx.id for v in self._mempool.transactions):
-            return next(v for v in self._mempool.transactions if v.tx.id == tx.id)
+        # No shortcut for a transaction seen before: validated against the ledger plus the
+        # mempool, a copy of one already there (or in a block) spends outputs that are gone
+        # and is refused 3117, as a node's mempool refuses it (BadInputsUTxO).
         validated = self.validator.validate(tx, self.mempool_view(), self.current_slot)
         self._mempool.transactions.append(validated)
         log.info("cardano_tx_accepted", tx_id=tx.id_hex, spends_inputs=validated.spends_inputs)

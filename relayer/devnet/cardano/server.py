@@ -36,6 +36,7 @@ class _Session:
     def __init__(self, chain: Chain) -> None:
         self.follower: Follower = chain.follow()
         self.mempool_snapshot: list[Any] | None = None
+        self.mempool_ids: frozenset[str] = frozenset()
         self.mempool_slot = 0
 
 
@@ -268,6 +269,7 @@ class OgmiosServer:
 
     async def _acquire_mempool(self, session: _Session, params: dict[str, Any]) -> Result:
         session.mempool_snapshot = self._chain.mempool
+        session.mempool_ids = frozenset(v.tx.id_hex for v in session.mempool_snapshot)
         session.mempool_slot = self._chain.current_slot
         return {"acquired": "mempool", "slot": session.mempool_slot}
 
@@ -287,8 +289,9 @@ class OgmiosServer:
 
     async def _has_transaction(self, session: _Session, params: dict[str, Any]) -> Result:
         self._snapshot(session)
-        wanted = params.get("id")
-        return any(v.tx.id_hex == wanted for v in self._chain.mempool)
+        # The acquired snapshot, as Ogmios answers (not the live mempool, and not what
+        # nextTransaction has consumed of it).
+        return params.get("id") in session.mempool_ids
 
     async def _size_of_mempool(self, session: _Session, params: dict[str, Any]) -> Result:
         self._snapshot(session)
@@ -304,6 +307,7 @@ class OgmiosServer:
     async def _release_mempool(self, session: _Session, params: dict[str, Any]) -> Result:
         self._snapshot(session)
         session.mempool_snapshot = None
+        session.mempool_ids = frozenset()
         return {"released": "mempool"}
 
 

@@ -36,6 +36,14 @@ from relayer.devnet.cardano.value_rules import (
     check_min_utxo,
 )
 
+UNKNOWN_OUTPUT_REFERENCE_MESSAGE = (
+    "The transaction contains unknown UTxO references as inputs. This can happen if the "
+    "inputs you're trying to spend have already been spent, or if you've simply referred "
+    "to non-existing UTxO altogether. The field 'data.unknownOutputReferences' indicates "
+    "all unknown inputs."
+)
+"""Ogmios v6's message for 3117 (the schema's description of the error)."""
+
 # Ledger language ids in the script integrity hash's language views.
 _LANGUAGE_VIEW_IDS = {2: 1, 3: 2}
 
@@ -164,10 +172,11 @@ class Validator:
             else:
                 resolved[ref] = output
         if unknown:
+            # The ledger reports a set of inputs: in ascending order, each once.
             raise SubmissionError(
                 codes.UNKNOWN_OUTPUT_REFERENCE,
-                "The transaction spends or references unknown (or already spent) outputs.",
-                {"unknownOutputReferences": [reference_json(r) for r in unknown]},
+                UNKNOWN_OUTPUT_REFERENCE_MESSAGE,
+                {"unknownOutputReferences": [reference_json(r) for r in sorted(set(unknown))]},
             )
         return resolved
 
