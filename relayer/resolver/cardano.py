@@ -7,6 +7,13 @@ and for makers the order lock and its Reclaim. Every action is one transaction, 
 and followed until a block includes it (``relayer.resolver.cardano_tx``); a wallet's
 actions run one at a time, since each spends the wallet's own outputs.
 
+A Fill spends only the maker's lineage: the registered lock, or its continuation in the
+transaction of an authentic fill (``FillPlan.lineage``), never a copy of the datum
+someone paid to the script (``cardano_tx.order_output``). A transaction whose fate the
+wallet did not learn (``TX_NOT_INCLUDED``) is kept under its action, and the next try
+of that action looks for it before building another (docs/resolver.md, "Lost answers
+and resubmission").
+
 Validity bounds start at the tip: a Fill's lower bound is the escrow's creation time
 (its stages count from it, and the auction curve is priced there, the highest price of
 the interval), a destination escrow's ``deployedAt`` is its lower bound in whole
@@ -29,6 +36,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 import structlog
 from pycardano import (
@@ -63,9 +72,10 @@ from relayer.chains.cardano.datums import (
 )
 from relayer.chains.cardano.decode import asset_text, output_amount, pack_timelocks
 from relayer.chains.cardano.funds import expected_datum
+from relayer.chains.cardano.node import Point
 from relayer.chains.cardano.scripts import CompiledValidator, Validators
 from relayer.chains.registry import ChainRegistry
-from relayer.errors import ValidationError
+from relayer.errors import ChainError, ValidationError
 from relayer.events.chain import DstComplement, EscrowImmutables, EscrowRole
 from relayer.orders.model import SignedOrder, UtxoRef
 from relayer.orders.timelocks import Stage
@@ -76,6 +86,7 @@ from relayer.resolver.cardano_tx import (
     ScriptSpend,
     Signer,
     build,
+    collateral_cost,
     datum_bytes,
     existing,
     find_utxo,
@@ -91,6 +102,7 @@ from relayer.resolver.errors import (
     INVALID_TERMS,
     NOT_ALLOWED,
     NOT_FOUND,
+    TX_NOT_INCLUDED,
     WINDOW_CLOSED,
     WINDOW_NOT_OPEN,
     WalletError,
@@ -126,6 +138,8 @@ class CardanoWallet:
         self._validity_seconds = validity_seconds
         self._timeout = inclusion_timeout
         self._busy = asyncio.Lock()
+        self._pending: dict[str, _Pending] = {}
+        """Transactions whose fate is unknown, by the action that sent them."""
 
     # -- facts ----------------------------------------------------------------------------
 
@@ -160,11 +174,16 @@ class CardanoWallet:
         signed = plan.order
         me = self._plutus(self._signer.address)
         escrow_address = self._validators.escrow.address(self._network)
-        made: dict[str, SrcEscrowDatum] = {}
+        try:
+            maker_lock = expected_datum(signed, self._chains)
+        except (ValidationError, DatumError) as exc:
+            raise WalletError(f"order {signed.order_hash} has no Cardano order datum: "
+                              f"{exc}", code=INVALID_TERMS) from exc
 
         def work(context: OgmiosV6ChainContext, now: Now) -> Transaction:
-            utxo, datum = order_output(context, signed,
-                                       self._validators.order.address(self._network))
+            utxo, datum = order_output(context, signed, maker_lock,
+                                       self._validators.order.address(self._network),
+                                       plan.lineage)
             lower = now.slot
             upper = min(lower + self._validity_seconds,
                         now.last_slot_by(now.ms + MAX_FILL_VALIDITY_MS),
@@ -174,7 +193,6 @@ class CardanoWallet:
                                   details={"order_hash": signed.order_hash})
             escrow = datum.src_escrow(taker=me, amount=plan.amount, hashlock=plan.secret_hash,
                                       dst_amount=plan.dst_amount, deployed_at_ms=now.ms)
-            made["escrow"] = escrow
             outputs = [with_min_ada(context, TransactionOutput(
                 escrow_address, value_of(datum.maker_asset, plan.amount, escrow.safety_deposit),
                 datum=to_plutus_data(escrow)))]
@@ -194,8 +212,9 @@ class CardanoWallet:
                          lower=lower, upper=upper, sign_required=True,
                          exclude=self._reference_utxos(context))
 
-        _, sent, now = await self._send(work)
-        escrow = made["escrow"]
+        key = f"fill {signed.order_hash} {plan.secret_index} {plan.amount}"
+        tx, sent, now = await self._send(work, key=key)
+        escrow = _escrow_made(tx, SrcEscrowDatum)
         times = {Stage.SRC_WITHDRAWAL: escrow.withdrawal,
                  Stage.SRC_PUBLIC_WITHDRAWAL: escrow.public_withdrawal,
                  Stage.SRC_CANCELLATION: escrow.cancellation,
@@ -213,7 +232,6 @@ class CardanoWallet:
             raise WalletError(f"not a Cardano address: {terms.maker!r}", code=INVALID_TERMS,
                               details={"maker": terms.maker}) from exc
         offsets = terms.timelocks.offsets()
-        made: dict[str, DstEscrowDatum] = {}
 
         def work(context: OgmiosV6ChainContext, now: Now) -> Transaction:
             # deployedAt is the lower bound in whole seconds: the monitor derives it so.
@@ -228,7 +246,6 @@ class CardanoWallet:
                     cancellation=base + offsets[Stage.DST_CANCELLATION] * 1000)
             except DatumError as exc:
                 raise WalletError(str(exc), code=INVALID_TERMS) from exc
-            made["escrow"] = datum
             output = with_min_ada(context, TransactionOutput(
                 self._validators.escrow.address(self._network),
                 value_of(asset, terms.amount, terms.safety_deposit),
@@ -237,8 +254,9 @@ class CardanoWallet:
                          upper=now.slot + self._validity_seconds,
                          exclude=self._reference_utxos(context))
 
-        _, sent, now = await self._send(work)
-        escrow = made["escrow"]
+        key = f"dst {terms.order_hash.hex()} {terms.hashlock.hex()} {terms.amount}"
+        tx, sent, now = await self._send(work, key=key)
+        escrow = _escrow_made(tx, DstEscrowDatum)
         times = {Stage.DST_WITHDRAWAL: escrow.withdrawal,
                  Stage.DST_PUBLIC_WITHDRAWAL: escrow.public_withdrawal,
                  Stage.DST_CANCELLATION: escrow.cancellation}
@@ -258,7 +276,7 @@ class CardanoWallet:
             return opens, datum.cancellation
 
         return await self._spend_escrow(escrow, redeemer, window, pay_taker=True,
-                                        sign=not public)
+                                        sign=not public, key=f"withdraw {escrow.escrow}")
 
     async def cancel(self, escrow: EscrowHandle, *, public: bool = False) -> Sent:
         def window(datum: EscrowDatum) -> tuple[int, int | None]:
@@ -271,7 +289,7 @@ class CardanoWallet:
 
         redeemer = PublicCancel() if public else Cancel()
         return await self._spend_escrow(escrow, redeemer, window, pay_taker=False,
-                                        sign=not public)
+                                        sign=not public, key=f"cancel {escrow.escrow}")
 
     # -- maker actions --------------------------------------------------------------------
 
@@ -307,7 +325,7 @@ class CardanoWallet:
                          lower=now.slot, upper=now.slot + self._validity_seconds,
                          sign_required=True, exclude=self._reference_utxos(context))
 
-        return (await self._send(work))[1]
+        return (await self._send(work, key=f"reclaim {utxo.tx_id}#{utxo.index}"))[1]
 
     async def pay(self, to: str, lovelace: int) -> Sent:
         """Send ``lovelace`` to ``to`` (funding a fresh address)."""
@@ -336,17 +354,64 @@ class CardanoWallet:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    async def _send(self, work: _Work) -> tuple[Transaction, Sent, Now]:
-        """Build (in a thread, on a fresh context) at the tip, submit, await inclusion."""
-        async with self._busy, self._access.session() as session:
-            now = session.now
-            tx = await self._access.in_thread(lambda context: work(context, now))
-            sent = await session.send(tx, timeout=self._timeout)
+    async def _send(self, work: _Work, *, key: str | None = None
+                    ) -> tuple[Transaction, Sent, Now]:
+        """Build (in a thread, on a fresh context) at the tip, submit, await inclusion.
+
+        ``key`` names the action (the same key when the caller tries it again). A
+        transaction of that action whose fate the wallet never learned (no answer, no
+        block in time) is looked for first: if the node holds it, or takes it again,
+        it is the action's transaction, and no second one is built (a second
+        destination escrow, a withdrawal of an escrow already withdrawn)."""
+        async with self._busy:
+            pending = self._pending.pop(key, None) if key is not None else None
+            if pending is not None and key is not None:
+                resumed = await self._resume(key, pending)
+                if resumed is not None:
+                    return resumed
+            async with self._access.session() as session:
+                now = session.now
+
+                def build_it(context: OgmiosV6ChainContext) -> tuple[Transaction, int]:
+                    tx = work(context, now)
+                    return tx, collateral_cost(context, tx)
+
+                tx, collateral = await self._access.in_thread(build_it)
+                try:
+                    sent = await session.send(tx, timeout=self._timeout,
+                                              collateral=collateral)
+                except WalletError as exc:
+                    if key is not None and exc.code == TX_NOT_INCLUDED:
+                        self._pending[key] = _Pending(tx, now, session.start, collateral)
+                    raise
         return tx, sent, now
+
+    async def _resume(self, key: str, pending: _Pending
+                      ) -> tuple[Transaction, Sent, Now] | None:
+        """``pending``'s outcome if the node holds it or takes it now; None if it can
+        never be included (refused, and held nowhere): build the action anew."""
+        tx_id = str(pending.tx.id)
+        log.info("cardano_tx_resumed", action=key, tx_id=tx_id)
+        try:
+            async with self._access.session(start=pending.start) as session:
+                sent = await session.send(pending.tx, timeout=self._timeout,
+                                          collateral=pending.collateral, resubmission=True)
+        except WalletError as exc:
+            if exc.code == TX_NOT_INCLUDED:
+                self._pending[key] = pending
+            elif exc.details.get("stage") == "submit":
+                log.info("cardano_tx_abandoned", action=key, tx_id=tx_id, error=exc.message)
+                return None
+            raise
+        except ChainError:
+            self._pending[key] = pending
+            raise
+        return pending.tx, sent, pending.now
 
     async def _spend_escrow(self, handle: EscrowHandle,
                             redeemer: Withdraw | PublicWithdraw | Cancel | PublicCancel,
-                            window: _Window, *, pay_taker: bool, sign: bool) -> Sent:
+                            window: _Window, *, pay_taker: bool, sign: bool,
+                            key: str) -> Sent:
         ref = parse_ref(handle.escrow)
 
         def work(context: OgmiosV6ChainContext, now: Now) -> Transaction:
@@ -381,7 +446,7 @@ class CardanoWallet:
                          lower=now.slot, upper=upper, sign_required=sign,
                          exclude=self._reference_utxos(context))
 
-        return (await self._send(work))[1]
+        return (await self._send(work, key=key))[1]
 
     def _spend(self, context: OgmiosV6ChainContext, utxo: UTxO,
                validator: CompiledValidator,
@@ -432,6 +497,28 @@ class CardanoWallet:
     @staticmethod
     def _plutus(address: Address) -> PlutusAddress:
         return PlutusAddress.from_address(address)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A transaction submitted (perhaps) without an answer or a block in time."""
+
+    tx: Transaction
+    now: Now
+    """The tip it was built at: its escrow's times count from there."""
+    start: Point
+    """Where the wallet's cursor started: the block holding it comes after."""
+    collateral: int
+
+
+_D = TypeVar("_D", SrcEscrowDatum, DstEscrowDatum)
+
+
+def _escrow_made(tx: Transaction, kind: type[_D]) -> _D:
+    """The escrow datum of ``tx``'s first output (where the wallet puts the escrow)."""
+    datum = decode_escrow_datum(datum_bytes(tx.transaction_body.outputs[0]))
+    assert isinstance(datum, kind), datum
+    return datum
 
 
 __all__ = ["CardanoWallet", "ScriptRefs"]

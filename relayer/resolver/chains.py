@@ -45,6 +45,17 @@ class EscrowHandle:
 
 
 @dataclass(frozen=True, slots=True)
+class LineageFill:
+    """A source escrow the relayer counts as a fill of the order (not foreign): on
+    Cardano, the transaction that created it also holds the continuation of the maker's
+    lock after a partial fill."""
+
+    tx_id: str
+    amount: int
+    """Making amount the fill took."""
+
+
+@dataclass(frozen=True, slots=True)
 class FillPlan:
     """One fill of an order on its source chain."""
 
@@ -60,6 +71,10 @@ class FillPlan:
     else keccak of secret ``secret_index`` (a Merkle leaf of the order's hashlock)."""
     proof: tuple[bytes, ...]
     """Merkle proof of ``secret_hash`` at ``secret_index`` (empty for single-fill)."""
+    lineage: tuple[LineageFill, ...] = ()
+    """The order's authentic fills so far (``relayer.resolver.client.lineage_of``): where
+    a Cardano wallet finds the maker's lock once partial fills moved it. Ethereum
+    ignores it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,14 @@ from typing import Any, TypeVar
 import httpx
 import msgspec
 
-from relayer.api.settlement import EscrowView, FillList, PublicActionList, SecretList
+from relayer.api.settlement import EscrowView, FillList, FillView, PublicActionList, SecretList
 from relayer.api.views import OrderList, OrderView
 from relayer.errors import RelayerError
 from relayer.events.chain import EscrowImmutables, EscrowRole
 from relayer.orders.codec import order_from_wire, signature_from_wire
 from relayer.orders.model import SignedOrder, UtxoRef
 from relayer.orders.wire import OrderSubmissionWire
+from relayer.resolver.chains import LineageFill
 
 OPEN_STATUSES = ("active", "partially_filled")
 T = TypeVar("T")
@@ -46,20 +47,24 @@ class OrderState:
 
 
 @dataclass(frozen=True, slots=True)
-class FillState:
-    fill_id: str
-    idx: int
-    status: str
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class EscrowRef:
     """An escrow as the relayer indexed it."""
 
     chain: str
     escrow: str
     immutables: EscrowImmutables
+    tx_id: str = ""
+    """The transaction that created it."""
+
+
+@dataclass(frozen=True, slots=True)
+class FillState:
+    fill_id: str
+    idx: int
+    status: str
+    reasons: tuple[str, ...]
+    src: EscrowRef | None = None
+    """The fill's source escrow (None once it left the chain)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +104,12 @@ class RelayerClient:
 
     async def fills(self, order_hash: str) -> list[FillState]:
         answer = await self._get(f"/api/orders/{order_hash}/fills", FillList)
-        return [FillState(f.fill_id, f.idx, str(f.status), tuple(f.reasons)) for f in answer.fills]
+        return [_fill_state(f) for f in answer.fills]
 
     async def ready_fills(self, order_hash: str) -> list[FillState]:
         answer = await self._get(f"/api/orders/{order_hash}/ready-to-accept-secret-fills",
                                  FillList)
-        return [FillState(f.fill_id, f.idx, str(f.status), tuple(f.reasons)) for f in answer.fills]
+        return [_fill_state(f) for f in answer.fills]
 
     async def secrets(self, order_hash: str) -> dict[int, bytes]:
         answer = await self._get(f"/api/orders/{order_hash}/secrets", SecretList)
@@ -172,7 +177,27 @@ def _escrow_ref(view: EscrowView) -> EscrowRef:
     return EscrowRef(view.chain, view.escrow, EscrowImmutables(
         order_hash=view.order_hash, hashlock=view.hashlock, maker=view.maker,
         taker=view.taker, token=view.token, amount=int(view.amount),
-        safety_deposit=int(view.safety_deposit), timelocks=int(view.timelocks)))
+        safety_deposit=int(view.safety_deposit), timelocks=int(view.timelocks)),
+        tx_id=view.tx_id)
+
+
+def _fill_state(view: FillView) -> FillState:
+    src = None if view.src_escrow is None else _escrow_ref(view.src_escrow)
+    return FillState(view.fill_id, view.idx, str(view.status), tuple(view.reasons), src)
+
+
+NOT_IN_LINEAGE = frozenset({"foreign", "reverted"})
+"""Fill statuses whose source escrow is not (or no longer) a fill of the maker's lock:
+a forged or unregistered lock's, one that left the chain."""
+
+
+def lineage_of(fills: list[FillState], src_chain: str) -> tuple[LineageFill, ...]:
+    """The fills that took from the maker's own lock: every fill of the order the
+    relayer does not call foreign (or reverted), on the order's source chain."""
+    return tuple(LineageFill(tx_id=f.src.tx_id, amount=f.src.immutables.amount)
+                 for f in fills
+                 if f.status not in NOT_IN_LINEAGE and f.src is not None
+                 and f.src.chain == src_chain and f.src.tx_id)
 
 
 def role_of(order_src_chain: str, ref: EscrowRef) -> EscrowRole:

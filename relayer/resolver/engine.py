@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import structlog
@@ -31,6 +31,7 @@ from relayer.resolver.client import (
     RelayerClient,
     RelayerRefused,
     RelayerUnavailable,
+    lineage_of,
     role_of,
 )
 from relayer.resolver.pricing import Pricer, fill_plan
@@ -66,7 +67,9 @@ class SwapRecord:
     outcome: str = "filling"
     """filling, awaiting_secret, settled, refunded, failed."""
     sent: list[tuple[str, Sent]] = field(default_factory=list)
-    """Every transaction of the swap, with its chain (fees for exact accounting)."""
+    """Every transaction of the swap, with its chain (fees for exact accounting): also
+    those included but failed (a reverted fill or withdrawal still paid its gas, a
+    Cardano script failure its collateral)."""
 
     def fees(self, chain: str) -> int:
         return sum(s.fee for c, s in self.sent if c == chain)
@@ -91,6 +94,8 @@ class Resolver:
         self.records: list[SwapRecord] = []
         self.public_sent: list[tuple[PublicAction, Sent]] = []
         """Public actions this resolver carried out."""
+        self.public_failed: list[tuple[PublicAction, Sent]] = []
+        """Public actions whose transaction was included but failed (it paid a fee)."""
 
     def wallet(self, chain: str) -> ChainWallet:
         return self._wallets[chain]
@@ -168,9 +173,13 @@ class Resolver:
         bound = log.bind(resolver=self.name, order_hash=order.order_hash,
                          idx=plan.secret_index)
         try:
+            if order.src_order_utxo is not None:  # a Cardano lock: follow its lineage
+                plan = replace(plan, lineage=lineage_of(
+                    await self._client.fills(order.order_hash), order.order.src_chain))
             src = await src_wallet.fill(plan)
         except Exception as exc:
             bound.warning("resolver_fill_failed", error=repr(exc))
+            _record_paid(record, src_wallet.chain, exc)
             record.outcome = "failed"
             self._backoff_until[order.order_hash] = (
                 time.monotonic() + self._timing.fill_backoff_seconds)
@@ -184,7 +193,8 @@ class Resolver:
         src_cancel = stage_start(src.immutables.timelocks, Stage.SRC_CANCELLATION)
         terms = dst_terms(order, src)
         dst = await self._retrying("create_dst", lambda: dst_wallet.create_dst(terms),
-                                   src_wallet, until=src_cancel)
+                                   dst_wallet, record, until=src_cancel,
+                                   clock=src_wallet)
         if dst is not None:
             record.dst = dst
             record.sent.append((dst.chain, dst.created))
@@ -217,7 +227,7 @@ class Resolver:
                 late = await wallet.chain_time() >= public_from
                 return await wallet.withdraw(escrow, secret, public=late)
 
-            sent = await self._retrying("withdraw", withdraw, wallet, until=None)
+            sent = await self._retrying("withdraw", withdraw, wallet, record, until=None)
             if sent is not None:
                 record.sent.append((wallet.chain, sent))
         record.outcome = "settled"
@@ -227,7 +237,8 @@ class Resolver:
     async def _cancel(self, record: SwapRecord, wallet: ChainWallet, escrow: EscrowHandle,
                       stage: Stage) -> None:
         await self._until(wallet, stage_start(escrow.immutables.timelocks, stage))
-        sent = await self._retrying("cancel", lambda: wallet.cancel(escrow), wallet, until=None)
+        sent = await self._retrying("cancel", lambda: wallet.cancel(escrow), wallet, record,
+                                    until=None)
         if sent is not None:
             record.sent.append((wallet.chain, sent))
 
@@ -259,20 +270,25 @@ class Resolver:
             await asyncio.sleep(self._timing.poll_seconds)
 
     async def _retrying(self, what: str, action: Callable[[], Awaitable[T]],
-                        wallet: ChainWallet, *, until: int | None) -> T | None:
-        """``action`` until it succeeds, or None once ``wallet``'s chain reaches ``until``."""
+                        wallet: ChainWallet, record: SwapRecord, *, until: int | None,
+                        clock: ChainWallet | None = None) -> T | None:
+        """``action`` on ``wallet`` until it succeeds, or None once ``clock``'s chain
+        (default: ``wallet``'s) reaches ``until``. A failed try that still cost a fee
+        (a transaction mined but reverted) is recorded in ``record``."""
+        clock = clock or wallet
         while True:
             try:
                 return await action()
             except Exception as exc:
                 log.warning("resolver_action_failed", action=what, chain=wallet.chain,
                             error=repr(exc))
+                _record_paid(record, wallet.chain, exc)
             if until is not None:
                 try:
-                    if await wallet.chain_time() >= until:
+                    if await clock.chain_time() >= until:
                         return None
                 except Exception as exc:
-                    log.warning("resolver_chain_unreachable", chain=wallet.chain,
+                    log.warning("resolver_chain_unreachable", chain=clock.chain,
                                 error=repr(exc))
             await asyncio.sleep(self._timing.retry_seconds)
 
@@ -312,6 +328,9 @@ class Resolver:
         except Exception as exc:
             log.warning("resolver_public_action_failed", action=action.action,
                         order_hash=action.order_hash, error=repr(exc))
+            paid = paid_by(exc)
+            if paid is not None:
+                self.public_failed.append((action, paid))
             # Listed until the relayer indexes someone's action: try again a bit later.
             self._public_next[(action.action, ref.escrow)] = (
                 time.monotonic() + self._timing.fill_backoff_seconds)
@@ -319,3 +338,24 @@ class Resolver:
         self.public_sent.append((action, sent))
         log.info("resolver_public_action_done", action=action.action,
                  order_hash=action.order_hash, escrow=ref.escrow, tx_id=sent.tx_id)
+
+
+def paid_by(exc: BaseException) -> Sent | None:
+    """The transaction a failed action still paid for: a wallet error whose details
+    carry the included transaction's id, fee and block time (a revert, a script
+    failure); None if nothing was included."""
+    if not isinstance(exc, RelayerError):
+        return None
+    details = exc.details
+    tx_id, fee = details.get("tx_id"), details.get("fee")
+    if not isinstance(tx_id, str) or not isinstance(fee, int):
+        return None
+    return Sent(tx_id=tx_id, fee=fee, block_time=int(details.get("block_time", 0)))
+
+
+def _record_paid(record: SwapRecord, chain: str, exc: BaseException) -> None:
+    paid = paid_by(exc)
+    if paid is not None:
+        record.sent.append((chain, paid))
+        log.info("resolver_failed_tx_paid", order_hash=record.order_hash, chain=chain,
+                 tx_id=paid.tx_id, fee=paid.fee)

@@ -136,14 +136,20 @@ class EthereumWallet:
             return await self._handle(mined, EscrowRole.DST)
         # One at a time from the allowance check to the escrow: a concurrent approve
         # would overwrite the allowance this escrow is about to use.
-        approve_fee = 0
+        approval: Sent | None = None
         async with self._allowance_lock:
             allowance = await self._tx.call(
                 token, self._encode(self._token_abi, "allowance", self.address, self._factory))
             if int.from_bytes(allowance[:32], "big") < terms.amount:
-                approve_fee = (await self.approve(token, terms.amount)).fee
-            mined = await self._tx.send(self._factory, data, value=terms.safety_deposit,
-                                        what="createDstEscrow")
+                approval = await self.approve(token, terms.amount)
+            try:
+                mined = await self._tx.send(self._factory, data, value=terms.safety_deposit,
+                                            what="createDstEscrow")
+            except WalletError as exc:
+                if approval is not None:  # the approval was paid for all the same
+                    _add_paid(exc, approval)
+                raise
+        approve_fee = 0 if approval is None else approval.fee
         handle = await self._handle(mined, EscrowRole.DST)
         # The handle's fee is what creating the escrow cost, the approval included.
         return replace(handle, created=replace(handle.created,
@@ -247,6 +253,14 @@ def _address(text: str, field: str) -> str:
         return checksum_address(text, field=field)
     except ValidationError as exc:
         raise _invalid(exc.message) from exc
+
+
+def _add_paid(exc: WalletError, sent: Sent) -> None:
+    """Count ``sent``'s fee in what the failed action ``exc`` paid (its details' fee)."""
+    details = exc.details
+    details["fee"] = int(details.get("fee", 0)) + sent.fee
+    details.setdefault("tx_id", sent.tx_id)
+    details.setdefault("block_time", sent.block_time)
 
 
 def _invalid(message: str) -> WalletError:

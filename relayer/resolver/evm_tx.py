@@ -5,8 +5,11 @@ and nothing is sent), signs an EIP-1559 transaction with the key (no node-side
 accounts), takes the nonce from the node's ``pending`` count under a lock so that
 concurrent sends do not collide, and polls for the receipt until a deadline: with
 anvil's automine the receipt is there at once, with ``--block-time`` or a real
-chain it comes with a later block. A transaction mined but reverted is replayed
-with ``eth_call`` on its block's parent at its block's time to name the error.
+chain it comes with a later block. A lost answer to the send is met by sending the
+same signed bytes again; a refusal of that copy is checked against the node's
+knowledge of the hash. A transaction mined but reverted is replayed with
+``eth_call`` on its block's parent at its block's time to name the error, and the
+error carries what it paid (``tx_id``, ``fee``, ``block_time``).
 """
 
 from __future__ import annotations
@@ -167,19 +170,49 @@ class EvmSender:
                 "maxFeePerGas": 2 * base_fee + self._priority_fee,
                 "maxPriorityFeePerGas": self._priority_fee,
             })
-            try:
-                tx_id = str(await self.rpc("eth_sendRawTransaction",
-                                           "0x" + bytes(signed.raw_transaction).hex()))
-            except _NodeError as exc:
-                raise self._refused(exc, what, sent=False) from None
+            tx_id = "0x" + bytes(signed.hash).hex()
+            await self._broadcast("0x" + bytes(signed.raw_transaction).hex(), tx_id, what)
         log.info("ethereum_tx_sent", what=what, tx_id=tx_id, nonce=nonce, gas=gas)
         receipt = await self._receipt(tx_id, what)
         block = await self.block(int(receipt["blockNumber"], 16))
-        if int(receipt["status"], 16) != 1:
-            raise await self._reverted(tx, block, tx_id, what)
         fee = int(receipt["gasUsed"], 16) * int(receipt["effectiveGasPrice"], 16)
+        if int(receipt["status"], 16) != 1:
+            error = await self._reverted(tx, block, tx_id, what)
+            # Mined: the gas is paid all the same, and the caller's accounting needs it.
+            error.details.update(tx_id=tx_id.lower(), fee=fee, block_time=block.timestamp)
+            raise error
         return Mined(sent=Sent(tx_id=tx_id.lower(), fee=fee, block_time=block.timestamp),
                      receipt=receipt, block=block, data=data)
+
+    async def _broadcast(self, raw: str, tx_id: str, what: str) -> None:
+        """Hand the signed transaction to the node. Without an answer the same bytes go
+        again (same nonce, same hash); a node refuses a transaction it already has
+        ("already known", "nonce too low" once mined), so after a resend a refusal is
+        checked: the node knowing this very hash is the transaction going through."""
+        deadline = time.monotonic() + self._receipt_timeout
+        resent = False
+        while True:
+            try:
+                await self.rpc("eth_sendRawTransaction", raw)
+                return
+            except _NodeError as exc:
+                if resent and await self._known(tx_id):
+                    log.info("ethereum_tx_already_known", what=what, tx_id=tx_id)
+                    return
+                raise self._refused(exc, what, sent=False) from None
+            except WalletError as exc:  # no answer: the node may have it or not
+                if time.monotonic() >= deadline:
+                    raise WalletError(f"{what} {tx_id}: no answer from the node in time",
+                                      code=errors.TX_NOT_INCLUDED,
+                                      details={"tx_id": tx_id}) from exc
+                log.warning("ethereum_node_answer_lost", what=what, tx_id=tx_id,
+                            error=exc.message)
+                resent = True
+                await asyncio.sleep(self._poll_interval)
+
+    async def _known(self, tx_id: str) -> bool:
+        """Whether the node has the transaction ``tx_id`` (pending or mined)."""
+        return await self.rpc("eth_getTransactionByHash", tx_id) is not None
 
     async def _receipt(self, tx_id: str, what: str) -> Mapping[str, Any]:
         deadline = time.monotonic() + self._receipt_timeout

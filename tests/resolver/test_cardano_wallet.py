@@ -11,16 +11,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import msgspec
 import pytest
 from pycardano import (
     Address,
     MultiAsset,
     Network,
-    PaymentSigningKey,
     Redeemer,
     Transaction,
     TransactionBuilder,
@@ -31,23 +27,13 @@ from pycardano import (
 
 from relayer.auction import taking_amount
 from relayer.chains.cardano.datums import Reclaim, to_plutus_data
-from relayer.chains.cardano.decode import ScriptHashes
-from relayer.chains.cardano.scripts import load_validators
-from relayer.chains.cardano.wiring import OrderComplements
-from relayer.chains.registry import ChainRegistry
 from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
 from relayer.events.cardano import OrderLocked
 from relayer.events.chain import EscrowCreated, EscrowRole
-from relayer.events.types import OrderSubmitted
-from relayer.orders.book import OrderBook
-from relayer.orders.codec import submission_to_wire
 from relayer.orders.merkle import merkle_proof, secret_index
-from relayer.orders.model import SignedOrder
-from relayer.orders.signer import SecretSet, make_secrets
-from relayer.orders.status import OrderStatus
 from relayer.orders.timelocks import Stage, Timelocks
 from relayer.resolver.cardano import CardanoWallet
-from relayer.resolver.chains import DstTerms, EscrowHandle, FillPlan, dst_terms
+from relayer.resolver.chains import DstTerms, FillPlan, dst_terms
 from relayer.resolver.errors import (
     NOT_ALLOWED,
     NOT_FOUND,
@@ -58,16 +44,24 @@ from relayer.resolver.errors import (
 )
 from relayer.signing.keccak import keccak256
 from relayer.store.sqlite import SQLiteEventStore
-from tests.factories import (
-    CARDANO_MAKER_KEY,
-    CARDANO_OTHER_KEY,
-    cardano_address,
-    default_timelocks,
-    make_settings,
-    make_validator,
-    submission,
-)
+from tests.factories import CARDANO_OTHER_KEY, cardano_address
 from tests.integration.cardano.chain import ALWAYS, Harness
+from tests.resolver.cardano_kit import (
+    ADA,
+    CHAINS,
+    SCRIPTS,
+    SEED,
+    TIMELOCKS,
+    VALIDATORS,
+    advance_to,
+    assert_indexed,
+    complements_for,
+    fill_whole,
+    lineage_fill,
+    locked_order,
+    stage_time,
+    wallet,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -76,114 +70,6 @@ pytestmark = [
     pytest.mark.filterwarnings(
         "ignore:connect\\(\\) must be used as a context manager:DeprecationWarning"),
 ]
-
-SEED = bytes(range(32))
-ADA = 1_000_000
-VALIDATORS = load_validators()
-SCRIPTS = ScriptHashes(escrow=frozenset({bytes(VALIDATORS.escrow.hash.payload)}),
-                       order=frozenset({bytes(VALIDATORS.order.hash.payload)}))
-SETTINGS = make_settings()
-CHAINS = ChainRegistry.from_settings(SETTINGS.chains)
-TIMELOCKS = Timelocks(**msgspec.structs.asdict(default_timelocks()))
-
-
-async def _mine(sim: CardanoSimulator) -> None:
-    """Forge a block one slot later whenever a transaction waits."""
-    while True:
-        if sim.chain.mempool:
-            await sim.advance()
-        await asyncio.sleep(0.005)
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[CardanoSimulator]:
-    async with CardanoSimulator(GenesisConfig(seed=SEED)) as simulator:
-        miner = asyncio.create_task(_mine(simulator))
-        try:
-            yield simulator
-        finally:
-            miner.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await miner
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteEventStore]:
-    events = SQLiteEventStore(tmp_path / "events.db")
-    await events.open()
-    yield events
-    await events.close()
-
-
-def wallet(sim: CardanoSimulator, key: PaymentSigningKey) -> CardanoWallet:
-    return CardanoWallet(ogmios_url=sim.url, signing_key=key,
-                         validators=VALIDATORS, chains=CHAINS, inclusion_timeout=60.0)
-
-
-@pytest.fixture
-async def resolver(sim: CardanoSimulator) -> CardanoWallet:
-    return wallet(sim, sim.accounts[1].signing_key)
-
-
-@pytest.fixture
-async def maker(sim: CardanoSimulator) -> CardanoWallet:
-    """The factories' Cardano maker, funded with 1,000 ADA."""
-    funded = wallet(sim, CARDANO_MAKER_KEY)
-    await wallet(sim, sim.accounts[0].signing_key).pay(funded.address, 1_000 * ADA)
-    return funded
-
-
-def complements_for(*orders: SignedOrder) -> OrderComplements:
-    """The relayer's own complements, from an order book holding ``orders``."""
-    complements = OrderComplements(CHAINS)
-    complements.book = OrderBook()
-    for position, signed in enumerate(orders, start=1):
-        complements.book.apply(OrderSubmitted(order_hash=signed.order_hash,
-                                              submission=submission_to_wire(signed),
-                                              status=OrderStatus.ACTIVE, submitted_at=0),
-                               position)
-    return complements
-
-
-async def locked_order(sim: CardanoSimulator, maker: CardanoWallet, *,
-                       parts: int = 1) -> tuple[SignedOrder, SecretSet]:
-    """A signed ada->eth order whose auction starts now, locked by ``maker``."""
-    now = await maker.chain_time()
-    secrets = make_secrets(parts)
-    wire = submission("ada_to_eth", now=now, parts=parts, secrets=secrets)
-    signed = make_validator(SETTINGS).accept(wire, now=now)
-    ref = await maker.lock_order(signed, CHAINS)
-    return dataclasses.replace(signed, src_order_utxo=ref), secrets
-
-
-async def advance_to(sim: CardanoSimulator, posix_seconds: int) -> None:
-    """Forge a block at the first slot at or after ``posix_seconds``."""
-    target = sim.genesis.slot_at(posix_seconds * 1000 + sim.genesis.slot_length_ms - 1)
-    if target > sim.current_slot:
-        await sim.advance(target - sim.current_slot)
-
-
-def stage_time(handle: EscrowHandle, stage: Stage) -> int:
-    offsets, deployed_at = Timelocks.unpack(handle.immutables.timelocks)
-    return offsets.at(stage, deployed_at)
-
-
-async def fill_whole(resolver: CardanoWallet, signed: SignedOrder) -> EscrowHandle:
-    """Fill ``signed`` at the curve's price at the chain's time."""
-    order = signed.order
-    now = await resolver.chain_time()
-    return await resolver.fill(FillPlan(
-        order=signed, amount=order.making_amount,
-        dst_amount=taking_amount(order.taking_amount, order.auction, now),
-        secret_index=0, secret_hash=order.hashlock, proof=()))
-
-
-def assert_indexed(handle: EscrowHandle, created: EscrowCreated) -> None:
-    assert created.escrow == handle.escrow and created.role is handle.role
-    assert created.immutables == handle.immutables
-    assert created.complement == handle.complement
-    assert created.point.tx_id == handle.created.tx_id
-    assert created.point.timestamp == handle.created.block_time
 
 
 async def test_a_fill_creates_the_source_escrow_the_monitor_indexes_and_withdraws_it(
@@ -242,7 +128,8 @@ async def test_partial_fills_with_merkle_proofs_follow_the_continuing_output(
                 dst_amount=-(-taking_amount(order.taking_amount, order.auction, now)
                              * amount // total),
                 secret_index=index, secret_hash=secrets.hashes[index],
-                proof=tuple(merkle_proof(secrets.hashes, index)))))
+                proof=tuple(merkle_proof(secrets.hashes, index)),
+                lineage=tuple(lineage_fill(h) for h in handles))))
             filled += amount
         await harness.synced(sim)
         created = harness.of_type(EscrowCreated)

@@ -20,7 +20,8 @@ from relayer.orders.signer import SecretSet, make_secrets
 from relayer.orders.timelocks import Stage, Timelocks
 from relayer.orders.validation import OrderValidator
 from relayer.resolver import errors
-from relayer.resolver.chains import DstTerms, EscrowHandle, FillPlan
+from relayer.resolver.chains import DstTerms, EscrowHandle, FillPlan, Sent
+from relayer.resolver.engine import paid_by
 from relayer.resolver.errors import WalletError
 from relayer.resolver.ethereum import NATIVE, EthereumWallet
 from relayer.resolver.evm_tx import ErrorTable, EvmSender
@@ -364,6 +365,64 @@ async def test_a_mined_revert_is_named_and_paid_for(
     assert reverted.value.details["sent"] is True
     fee = int(receipt["gasUsed"], 16) * int(receipt["effectiveGasPrice"], 16)
     assert await wallets["resolver"].balance(NATIVE) == native_before - fee
+    # What it paid is in the error, for the resolver's accounting (``paid_by``).
+    block = devnet.request("eth_getBlockByNumber", receipt["blockNumber"], False)
+    assert paid_by(reverted.value) == Sent(tx_id=tx_id, fee=fee,
+                                           block_time=int(block["timestamp"], 16))
+
+
+class _LosingSender(EvmSender):
+    """Loses the node's answer to the next ``lose`` sends (the node did get them)."""
+
+    lose = 0
+
+    async def rpc(self, method: str, *params: object) -> object:
+        result = await super().rpc(method, *params)
+        if method == "eth_sendRawTransaction" and self.lose > 0:
+            self.lose -= 1
+            raise WalletError("connection reset", code="CHAIN_UNAVAILABLE")
+        return result
+
+
+@pytest.mark.parametrize("mined", [True, False])
+async def test_a_lost_answer_sends_the_same_transaction_again_and_it_counts(
+        devnet: EthereumDevnet, wallets: dict[str, EthereumWallet], mined: bool) -> None:
+    """The copy is refused ("already known" while pending, "nonce too low" once mined):
+    the node has that very hash, so it is the transaction going through, paid once."""
+    d = devnet.deployment
+    sender = _LosingSender(rpc_url=d.rpc_url, private_key=d.accounts[4].private_key,
+                           chain_id=d.chain_id, error_table=ErrorTable([]), poll_interval=0.02)
+    other = wallets["other"]
+    try:
+        if not mined:
+            devnet.request("evm_setAutomine", False)
+        nonce = int(devnet.request("eth_getTransactionCount", sender.address, "latest"), 16)
+        before = await other.balance(NATIVE)
+        sender.lose = 1
+        sending = asyncio.create_task(sender.send(other.address, b"", value=12_345,
+                                                  what="payment", gas=21_000))
+        if not mined:
+            await _pending_in(devnet, sender.address, nonce)
+            devnet.request("evm_mine")
+        sent = (await sending).sent
+    finally:
+        devnet.request("evm_setAutomine", True)
+        await sender.close()
+    assert sender.lose == 0
+    assert int(devnet.request("eth_getTransactionCount", sender.address, "latest"),
+               16) == nonce + 1
+    assert await other.balance(NATIVE) == before + 12_345
+    receipt = devnet.request("eth_getTransactionReceipt", sent.tx_id)
+    assert receipt["status"] == "0x1" and sent.fee == 21_000 * int(
+        receipt["effectiveGasPrice"], 16)
+
+
+async def _pending_in(devnet: EthereumDevnet, address: str, nonce: int) -> None:
+    """Until the node's pending count for ``address`` is past ``nonce`` (sent, not mined)."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while int(devnet.request("eth_getTransactionCount", address, "pending"), 16) <= nonce:
+        assert asyncio.get_running_loop().time() < deadline, "never sent"
+        await asyncio.sleep(0.01)
 
 
 async def test_concurrent_sends_take_consecutive_nonces(
