@@ -4,15 +4,15 @@ It builds the transactions the validators of ``contracts/cardano/`` accept
 (docs/cardano-contracts.md): a Fill of a maker's order into a source escrow, a
 destination escrow, their withdrawals and cancels with the tagged payment each demands,
 and for makers the order lock and its Reclaim. Every action is one transaction, sent
-and followed until a block includes it (``relayer.resolver.cardano_tx``); a wallet's
-actions run one at a time, since each spends the wallet's own outputs.
+and followed until a block includes it (``relayer.resolver.cardano_session``); a
+wallet's actions run one at a time, since each spends the wallet's own outputs.
 
 A Fill spends only the maker's lineage: the registered lock, or its continuation in the
 transaction of an authentic fill (``FillPlan.lineage``), never a copy of the datum
-someone paid to the script (``cardano_tx.order_output``). A transaction whose fate the
-wallet did not learn (``TX_NOT_INCLUDED``) is kept under its action, and the next try
-of that action looks for it before building another (docs/resolver.md, "Lost answers
-and resubmission").
+someone paid to the script (``relayer.resolver.cardano_lineage``). A transaction whose
+fate the wallet did not learn (``TX_NOT_INCLUDED``) is kept under its action, and the
+next try of that action looks for it before building another (docs/resolver.md, "Lost
+answers and resubmission").
 
 Validity bounds start at the tip: a Fill's lower bound is the escrow's creation time
 (its stages count from it, and the auction curve is priced there, the highest price of
@@ -33,10 +33,8 @@ that wants the saving deploys them once and passes the refs.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import structlog
@@ -72,25 +70,22 @@ from relayer.chains.cardano.datums import (
 )
 from relayer.chains.cardano.decode import asset_text, output_amount, pack_timelocks
 from relayer.chains.cardano.funds import expected_datum
-from relayer.chains.cardano.node import Point
 from relayer.chains.cardano.scripts import CompiledValidator, Validators
 from relayer.chains.registry import ChainRegistry
-from relayer.errors import ChainError, ValidationError
+from relayer.errors import ValidationError
 from relayer.events.chain import DstComplement, EscrowImmutables, EscrowRole
 from relayer.orders.model import SignedOrder, UtxoRef
 from relayer.orders.timelocks import Stage
+from relayer.resolver.cardano_lineage import order_output
+from relayer.resolver.cardano_session import Now, OgmiosAccess, Sender, Work
 from relayer.resolver.cardano_tx import (
-    Now,
-    OgmiosAccess,
     ScriptRefs,
     ScriptSpend,
     Signer,
     build,
-    collateral_cost,
     datum_bytes,
     existing,
     find_utxo,
-    order_output,
     parse_ref,
     tag_of,
     value_of,
@@ -102,7 +97,6 @@ from relayer.resolver.errors import (
     INVALID_TERMS,
     NOT_ALLOWED,
     NOT_FOUND,
-    TX_NOT_INCLUDED,
     WINDOW_CLOSED,
     WINDOW_NOT_OPEN,
     WalletError,
@@ -115,8 +109,6 @@ MAX_FILL_VALIDITY_MS = 300_000
 """The order validator's longest Fill validity interval."""
 REFERENCE_LOVELACE = 60_000_000
 
-_Work = Callable[[OgmiosV6ChainContext, Now], Transaction]
-"""Builds one transaction on a fresh context, with validity bounds from the tip."""
 _Window = Callable[[EscrowDatum], tuple[int, int | None]]
 """An escrow action's window: opens at, closes at (POSIX ms; None: never)."""
 
@@ -136,10 +128,7 @@ class CardanoWallet:
         self._network = network
         self._references = references
         self._validity_seconds = validity_seconds
-        self._timeout = inclusion_timeout
-        self._busy = asyncio.Lock()
-        self._pending: dict[str, _Pending] = {}
-        """Transactions whose fate is unknown, by the action that sent them."""
+        self._sender = Sender(self._access, timeout=inclusion_timeout)
 
     # -- facts ----------------------------------------------------------------------------
 
@@ -354,59 +343,9 @@ class CardanoWallet:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    async def _send(self, work: _Work, *, key: str | None = None
+    async def _send(self, work: Work, *, key: str | None = None
                     ) -> tuple[Transaction, Sent, Now]:
-        """Build (in a thread, on a fresh context) at the tip, submit, await inclusion.
-
-        ``key`` names the action (the same key when the caller tries it again). A
-        transaction of that action whose fate the wallet never learned (no answer, no
-        block in time) is looked for first: if the node holds it, or takes it again,
-        it is the action's transaction, and no second one is built (a second
-        destination escrow, a withdrawal of an escrow already withdrawn)."""
-        async with self._busy:
-            pending = self._pending.pop(key, None) if key is not None else None
-            if pending is not None and key is not None:
-                resumed = await self._resume(key, pending)
-                if resumed is not None:
-                    return resumed
-            async with self._access.session() as session:
-                now = session.now
-
-                def build_it(context: OgmiosV6ChainContext) -> tuple[Transaction, int]:
-                    tx = work(context, now)
-                    return tx, collateral_cost(context, tx)
-
-                tx, collateral = await self._access.in_thread(build_it)
-                try:
-                    sent = await session.send(tx, timeout=self._timeout,
-                                              collateral=collateral)
-                except WalletError as exc:
-                    if key is not None and exc.code == TX_NOT_INCLUDED:
-                        self._pending[key] = _Pending(tx, now, session.start, collateral)
-                    raise
-        return tx, sent, now
-
-    async def _resume(self, key: str, pending: _Pending
-                      ) -> tuple[Transaction, Sent, Now] | None:
-        """``pending``'s outcome if the node holds it or takes it now; None if it can
-        never be included (refused, and held nowhere): build the action anew."""
-        tx_id = str(pending.tx.id)
-        log.info("cardano_tx_resumed", action=key, tx_id=tx_id)
-        try:
-            async with self._access.session(start=pending.start) as session:
-                sent = await session.send(pending.tx, timeout=self._timeout,
-                                          collateral=pending.collateral, resubmission=True)
-        except WalletError as exc:
-            if exc.code == TX_NOT_INCLUDED:
-                self._pending[key] = pending
-            elif exc.details.get("stage") == "submit":
-                log.info("cardano_tx_abandoned", action=key, tx_id=tx_id, error=exc.message)
-                return None
-            raise
-        except ChainError:
-            self._pending[key] = pending
-            raise
-        return pending.tx, sent, pending.now
+        return await self._sender.send(work, key=key)
 
     async def _spend_escrow(self, handle: EscrowHandle,
                             redeemer: Withdraw | PublicWithdraw | Cancel | PublicCancel,
@@ -497,18 +436,6 @@ class CardanoWallet:
     @staticmethod
     def _plutus(address: Address) -> PlutusAddress:
         return PlutusAddress.from_address(address)
-
-
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    """A transaction submitted (perhaps) without an answer or a block in time."""
-
-    tx: Transaction
-    now: Now
-    """The tip it was built at: its escrow's times count from there."""
-    start: Point
-    """Where the wallet's cursor started: the block holding it comes after."""
-    collateral: int
 
 
 _D = TypeVar("_D", SrcEscrowDatum, DstEscrowDatum)
