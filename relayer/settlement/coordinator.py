@@ -556,7 +556,13 @@ class Coordinator:
         target, reason = step
         if target is entry.status or target not in TRANSITIONS[entry.status]:
             return
-        await self._transition_order(entry.order_hash, target, reason=reason)
+        try:
+            await self._transition_order(entry.order_hash, target, reason=reason)
+        except ConflictError:
+            # Another writer (a replica, the decayer, the maker) changed the order first:
+            # the next evaluation derives the status again from what the log holds.
+            log.info("order_status_update_deferred", order_hash=entry.order_hash,
+                     target=str(target))
 
 
 def _outcome(status: FillStatus) -> FillOutcome:
