@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from relayer.config import Settings, load_settings
 from relayer.errors import ConfigError
@@ -119,14 +121,55 @@ def run_resolver(config: str) -> int:
     return 0
 
 
+def writable_dirs(settings: Settings) -> list[tuple[str, Path]]:
+    """The directories ``serve`` writes to, each with the setting that names it."""
+    data = Path(settings.data_dir)
+    found = [("data_dir", data)]
+    url = settings.store_url
+    if url.startswith("sqlite:///"):
+        found.append(("store.url", Path(url.removeprefix("sqlite:///")).parent))
+    if settings.settlement.custody_keys_file and not settings.settlement.custody_keys:
+        found.append(("settlement.custody_keys_file",
+                      Path(settings.settlement.custody_keys_file).parent))
+    if settings.webhooks.secret_key_file and not settings.webhooks.secret_key:
+        found.append(("webhooks.secret_key_file",
+                      Path(settings.webhooks.secret_key_file).parent))
+    return found
+
+
+def check_writable(settings: Settings) -> str | None:
+    """``None`` when every directory ``serve`` writes to exists (or can be made) and takes
+    a file; else one line naming the setting, the path and the reason."""
+    for key, directory in writable_dirs(settings):
+        if directory.exists() and not directory.is_dir():
+            return f"{key} {directory} is not a writable directory: Not a directory"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=directory):
+                pass
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            return f"{key} {directory} is not a writable directory: {reason}"
+    return None
+
+
 def serve_forever(settings: Settings) -> int:
     import uvicorn
 
     from relayer.api.app import create_app
     from relayer.api.ws.endpoint import uvicorn_options
 
+    problem = check_writable(settings)
+    if problem is not None:
+        print(f"relayer: cannot start: {problem}", file=sys.stderr)
+        return 2
     configure_logging(format=settings.log.format, level=settings.log.level)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except OSError as exc:  # a file the checks above could not foresee
+        where = exc.filename or settings.data_dir
+        print(f"relayer: cannot start: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     uvicorn.run(app, host=settings.server.host, port=settings.server.port,
                 log_level="warning", access_log=False, lifespan="on", log_config=None,
                 proxy_headers=True, forwarded_allow_ips=settings.server.forwarded_allow_ips,

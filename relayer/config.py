@@ -50,6 +50,9 @@ class StoreSettings:
     """PostgreSQL: how often a replica reads the shared log when no notification came."""
     leader_takeover_seconds: float = 10.0
     """PostgreSQL: a dead or cut-off leader's duties move to another replica within this."""
+    write_timeout_seconds: float = 10.0
+    """Every store write must commit within this, else it fails (an API request answers
+    503 ``STORE_TIMEOUT``) instead of hanging on a frozen disk or a lost database."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,6 +511,8 @@ def _check(settings: Settings) -> None:
          "must start with sqlite:/// or postgresql://")
     need(settings.store.pool_size >= 2, "store.pool_size", "must be at least 2")
     need(settings.store.poll_seconds > 0, "store.poll_seconds", "must be positive")
+    need(settings.store.write_timeout_seconds > 0, "store.write_timeout_seconds",
+         "must be positive")
     need(settings.store.leader_takeover_seconds >= 2, "store.leader_takeover_seconds",
          "must be at least 2")
     need(settings.auction.tick_seconds > 0, "auction.tick_seconds", "must be positive")

@@ -85,7 +85,7 @@ def create_app(
     raw_store = store or open_store(settings.store_url, pool_size=settings.store.pool_size,
                                     poll_seconds=settings.store.poll_seconds)
     # Own appends and other replicas' records take turns in position order (fan-out).
-    sequenced = SequencedStore(raw_store)
+    sequenced = SequencedStore(raw_store, write_timeout=settings.store.write_timeout_seconds)
     store = TimedStore(sequenced, metrics)
     chains = ChainRegistry.from_settings(settings.chains)
     eth = settings.chains.ethereum

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from relayer.errors import ConflictError
+from relayer.errors import ConflictError, StoreError
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,14 @@ class VersionConflict(ConflictError):
                          details={"stream": stream, "version": version})
         self.stream = stream
         self.version = version
+
+
+class StoreTimeout(StoreError):
+    """A write did not commit within ``store.write_timeout_seconds`` (a frozen or very slow
+    disk, a lost database): the caller is told it failed; if the database commits it
+    later after all, the log follower applies it like any record."""
+
+    default_code = "STORE_TIMEOUT"
 
 
 class EventStore(Protocol):

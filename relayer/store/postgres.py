@@ -226,7 +226,11 @@ class PostgresEventStore:
                     stop = True
                     break
                 batch.append(more)
-            await self._commit(batch)
+            # An append whose caller gave up (the store write timeout) before its turn
+            # is not written: the caller was told it failed.
+            batch = [append for append in batch if not append.done.cancelled()]
+            if batch:
+                await self._commit(batch)
             if stop:
                 return
 

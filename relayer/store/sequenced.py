@@ -26,7 +26,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import structlog
 
-from relayer.store.base import Checkpoint, EventStore, LogFeed, NewRecord, Record
+from relayer.store.base import (
+    Checkpoint,
+    EventStore,
+    LogFeed,
+    NewRecord,
+    Record,
+    StoreTimeout,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -34,8 +41,11 @@ Apply = Callable[[Record], None]
 
 
 class SequencedStore:
-    def __init__(self, inner: EventStore) -> None:
+    def __init__(self, inner: EventStore, *, write_timeout: float | None = None) -> None:
+        """``write_timeout``: seconds an append may take to commit, then ``StoreTimeout``
+        (answered 503 ``STORE_TIMEOUT``); ``None``: no limit."""
         self.inner = inner
+        self.write_timeout = write_timeout
         self.feed: LogFeed | None = inner if isinstance(inner, LogFeed) else None
         self.applied = 0
         """Every record up to this position is applied in this process."""
@@ -85,14 +95,14 @@ class SequencedStore:
         self, records: Sequence[NewRecord], *, checkpoint: Checkpoint | None = None
     ) -> list[Record]:
         if self.feed is None:
-            written = await self.inner.append(records, checkpoint=checkpoint)
+            written = await self._append(records, checkpoint)
             if written:
                 self.applied = max(self.applied, written[-1].position)
             return written
         token = self._tokens = self._tokens + 1
         self._in_flight.add(token)
         try:
-            written = await self.inner.append(records, checkpoint=checkpoint)
+            written = await self._append(records, checkpoint)
         finally:
             self._in_flight.discard(token)
             self._notify()
@@ -112,6 +122,20 @@ class SequencedStore:
         self.applied = max(self.applied, written[-1].position)
         self._notify()
         return written
+
+    async def _append(self, records: Sequence[NewRecord],
+                      checkpoint: Checkpoint | None) -> list[Record]:
+        """The store's append under the write timeout. A timed-out append is cancelled:
+        not written if its turn had not come; if the database commits it anyway, its
+        records reach this process through the follower (it is no longer in flight)."""
+        if self.write_timeout is None:
+            return await self.inner.append(records, checkpoint=checkpoint)
+        try:
+            return await asyncio.wait_for(self.inner.append(records, checkpoint=checkpoint),
+                                          self.write_timeout)
+        except TimeoutError:
+            raise StoreTimeout(f"the store did not commit within {self.write_timeout} s",
+                               details={"timeout_seconds": self.write_timeout}) from None
 
     async def follow(self, apply: Apply) -> None:
         """Apply every record other processes commit, in position order, until cancelled."""

@@ -220,6 +220,11 @@ class SQLiteEventStore:
             conn.close()
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Append]) -> None:
+        # An append whose caller gave up (the store write timeout) before its turn is not
+        # written; one already taken can no longer be cancelled, so its outcome is set.
+        batch = [append for append in batch if append.done.set_running_or_notify_cancel()]
+        if not batch:
+            return
         outcomes: list[list[Record] | BaseException] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
