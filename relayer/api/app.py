@@ -224,7 +224,8 @@ def create_app(
     ]
     routes.extend(settlement.routes())
     routes.extend(explorer_routes(relayer, settlement.coordinator))
-    routes.append(Route("/openapi.json", OpenAPIRoute().endpoint, methods=["GET"]))
+    routes.append(Route("/openapi.json", OpenAPIRoute(
+        chains, max_parts=settings.quote.max_parts).endpoint, methods=["GET"]))
     routes.append(WebSocketRoute("/ws", ws_endpoint))
     bind_order_hash(routes)
     app = Starlette(
