@@ -40,7 +40,7 @@ def order_output(context: OgmiosV6ChainContext, signed: SignedOrder, maker_lock:
     if first is not None:
         return first, decode_order_datum(datum_bytes(first))
     candidates: list[tuple[UTxO, OrderDatum]] = []
-    txs = {fill.tx_id for fill in lineage}
+    txs = {fill.tx_id.lower().removeprefix("0x") for fill in lineage}
     for utxo in context.utxos(order_address) if txs else ():
         if str(utxo.input.transaction_id) not in txs:
             continue

@@ -193,7 +193,7 @@ class Session:
         (None) once the tip is read. A lost connection starts over from ``start``."""
         while True:
             try:
-                sync = await self._chain_sync()
+                sync = await self.follow()
                 remaining = deadline - time.monotonic()
                 try:
                     step = await asyncio.wait_for(sync.next(), max(remaining, 0.0))
@@ -233,7 +233,8 @@ class Session:
             self._connection = await OgmiosConnection.open(self._access.url)
         return self._connection
 
-    async def _chain_sync(self) -> OgmiosChainSync:
+    async def follow(self) -> OgmiosChainSync:
+        """The cursor (placed at ``start`` on the current connection)."""
         if self._sync is None:
             sync = OgmiosChainSync(await self._open(), window=1)
             try:
@@ -331,7 +332,7 @@ class OgmiosAccess:
         session = Session(self, now, start or Point(slot=now.slot, id=str(point["id"])),
                           connection)
         try:
-            await session._chain_sync()  # the cursor is placed before anything is sent
+            await session.follow()  # the cursor is placed before anything is sent
             yield session
         finally:
             await session.close()
