@@ -6,7 +6,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install devnet test lint bench clean postgres browser
+.PHONY: install devnet test lint bench clean postgres fuzz browser
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -42,6 +42,12 @@ browser:
 ## Run every test (unit, store contract, API, browser, integration against real processes).
 test: install postgres browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Adversarial settlement fuzzing: FUZZ_RUNS state-machine runs (default 10,000) with a
+## fresh random seed, or FUZZ_SEED; fails on any invariant violation (docs/settlement.md).
+FUZZ_RUNS ?= 10000
+fuzz: install
+	$(PY) scripts/fuzz_settlement.py --runs $(FUZZ_RUNS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 lint: install
 	$(VENV)/bin/ruff check relayer tests scripts bench

@@ -6,6 +6,7 @@ escrow projection and published on the bus, as a monitor does after commit).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,14 @@ class Chains:
 
 
 class Harness:
-    def __init__(self, tmp: Path, *, custody: bool = True, parts: int = 1) -> None:
+    def __init__(self, tmp: Path, *, custody: bool = True, parts: int = 1,
+                 resolvers: Mapping[str, Mapping[str, str]] | None = None,
+                 synchronous: str = "FULL") -> None:
+        """``resolvers`` replaces the one registered resolver pair (``r1``);
+        ``synchronous`` is the SQLite setting (the adversarial model, with thousands
+        of stores, turns fsync off: durability is not what it tests)."""
         self.clock = FakeClock(NOW)
-        self.store = SQLiteEventStore(tmp / "events.db")
+        self.store = SQLiteEventStore(tmp / "events.db", synchronous=synchronous)
         self.bus = EventBus()
         self.book = OrderBook()
         self.escrows = EscrowBook()
@@ -75,8 +81,8 @@ class Harness:
         self.validator = OrderValidator.from_settings(settings, registry, self.keyring)
         self.desk = OrderDesk(store=self.store, book=self.book, bus=self.bus,
                               validator=self.validator, chains=registry, clock=self.clock)
-        self.parties = RegistryParties(registry, {"r1": {"ethereum": RESOLVER_ETH,
-                                                         "cardano": RESOLVER_ADA}})
+        self.parties = RegistryParties(registry, resolvers or {
+            "r1": {"ethereum": RESOLVER_ETH, "cardano": RESOLVER_ADA}})
         self.custody_mode = custody
         self.parts = parts
         self.published: list[Any] = []
