@@ -349,3 +349,16 @@ async def test_a_blocked_socket_is_closed_by_its_own_timer(serve: Serve) -> None
         assert int.from_bytes(frames[-1][1][:2], "big") == 1013
         assert b"send timed out" in frames[-1][1]
         await still_served(served, other)
+
+
+async def test_a_burst_of_requests_does_not_hold_the_others_up(serve: Serve) -> None:
+    async with serve() as served, served.client() as other:
+        reader, writer = await raw_client(served)
+        burst = b"".join(client_frame(json.dumps({"id": i, "method": "nope"}).encode())
+                         for i in range(500))
+        writer.write(burst)  # 500 requests in one go, all waiting at once on the server
+        await writer.drain()
+        assert (await other.call("ping"))["result"] == "pong"
+        # The other client was answered between the burst's requests, not after them all.
+        assert served.hub.stats().errors_replied < 500
+        writer.close()
