@@ -9,7 +9,10 @@ restarted for a chain outage it cannot fix.
 
 The write probe commits one checkpoint (``health:write-probe``) through the
 same path as every write, so it meets what submissions meet: the writer
-thread's queue, the fsync, the store write timeout. One probe runs at a time;
+thread's queue, the fsync, the store write timeout. Its data is as large as the
+largest request body (``limits.body_bytes``): on a full disk a one-page write
+can still fit in SQLite's write-ahead log where a submission no longer does, and
+readiness said ready while every submission failed. One probe runs at a time;
 concurrent readiness requests share it.
 """
 
@@ -63,9 +66,11 @@ def chain_view(status: ChainStatus) -> dict[str, Any]:
 class WriteProbe:
     """Commit a small write with a deadline: can the store take writes now?"""
 
-    def __init__(self, store: EventStore, *, timeout: float = STORE_TIMEOUT) -> None:
+    def __init__(self, store: EventStore, *, timeout: float = STORE_TIMEOUT,
+                 size: int = 65_536) -> None:
         self._store = store
         self._timeout = timeout
+        self._padding = bytes(size)
         self._running: asyncio.Future[bool] | None = None
 
     async def writable(self) -> bool:
@@ -82,7 +87,7 @@ class WriteProbe:
         try:
             current = await store.read_checkpoint(PROBE_CHECKPOINT)
             version = 1 if current is None else current.version + 1
-            data = str(time.time()).encode()
+            data = str(time.time()).encode() + b"\n" + self._padding
             await store.append([], checkpoint=Checkpoint(PROBE_CHECKPOINT, version, data))
         except VersionConflict:
             return True  # another replica's probe committed in between: writable
@@ -95,7 +100,7 @@ class WriteProbe:
 class HealthRoutes:
     def __init__(self, relayer: Relayer) -> None:
         self._relayer = relayer
-        self._probe = WriteProbe(relayer.store)
+        self._probe = WriteProbe(relayer.store, size=relayer.settings.limits.body_bytes)
 
     async def live(self, request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")

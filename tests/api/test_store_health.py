@@ -64,6 +64,10 @@ async def test_a_frozen_store_answers_503_in_time_and_is_not_ready(
     store, client = sick
     ready = await client.get("/health/ready")
     assert (ready.status_code, ready.json()) == (200, {"status": "ready", "reasons": []})
+    # The probe writes as much as the largest request body may need (a full disk can
+    # still take a one-page write where a submission no longer fits).
+    probe = await store.inner.read_checkpoint("health:write-probe")
+    assert probe is not None and len(probe.data) > 65_536
     store.frozen = True
     response = await asyncio.wait_for(
         client.post("/api/orders", content=to_json(submission()), headers=JSON), 5)
