@@ -102,8 +102,8 @@ STATUS_NAMES = "|".join(s.value for s in OrderStatus)
 CHAINS_PLACEHOLDER = "{chains}"
 ASSETS_PLACEHOLDER = "{assets}"
 
-_HASH = _p("order_hash", "order hash, 0x and 64 hex digits",
-           {"type": "string", "pattern": HASH_PATTERN})
+_HASH = {**_p("order_hash", "order hash, 0x and 64 hex digits",
+              {"type": "string", "pattern": HASH_PATTERN}), "example": "0x" + "ab" * 32}
 _ADDRESS = {"type": "string", "pattern": ADDRESS_PATTERN, "maxLength": 128}
 _CHAIN = {"type": "string", "enum": [CHAINS_PLACEHOLDER]}
 _ASSET = {"type": "string", "enum": [ASSETS_PLACEHOLDER]}
@@ -120,7 +120,8 @@ _FILTERS = [
     _q("maker_asset", "source asset id or symbol (of src_chain when given)", _ASSET),
     _q("taker_asset", "destination asset id or symbol (of dst_chain when given)", _ASSET),
     _q("cursor", "next_cursor of the previous page", _CURSOR),
-    _q("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}),
+    {**_q("limit", "page size",
+          {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}), "example": 50},
 ]
 
 OPERATIONS = [
@@ -140,14 +141,16 @@ OPERATIONS = [
                                             "maximum": UNIX_MAX})],
               errors=(400, 404)),
     Operation("get", "/api/quote", "Auction presets for a swap", QuoteView, params=[
-        _q("src_chain", "source chain", _CHAIN, required=True),
-        _q("dst_chain", "destination chain (not src_chain)", _CHAIN, required=True),
-        _q("src_token", "source asset id or symbol, of src_chain", _ASSET, required=True),
-        _q("dst_token", "destination asset id or symbol, of dst_chain", _ASSET,
-           required=True),
-        _q("amount", "making amount in base units (decimal string, within the source "
-           "chain's range)", {"type": "string", "pattern": "^[1-9][0-9]{0,77}$"},
-           required=True),
+        {**_q("src_chain", "source chain", _CHAIN, required=True), "example": "ethereum"},
+        {**_q("dst_chain", "destination chain (not src_chain)", _CHAIN, required=True),
+         "example": "cardano"},
+        {**_q("src_token", "source asset id or symbol, of src_chain", _ASSET, required=True),
+         "example": "ETH"},
+        {**_q("dst_token", "destination asset id or symbol, of dst_chain", _ASSET,
+              required=True), "example": "ADA"},
+        {**_q("amount", "making amount in base units (decimal string, within the source "
+              "chain's range)", {"type": "string", "pattern": "^[1-9][0-9]{0,77}$"},
+              required=True), "example": "1000000000000000000"},
         _q("parts", "number of parts for partial fills",
            {"type": "integer", "minimum": 1, "maximum": "{max_parts}"}),
     ]),
