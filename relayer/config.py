@@ -73,6 +73,11 @@ class EthereumSettings:
     confirmations: int = 2
     safety_deposit: int = 1_000_000_000_000_000
     finality_seconds: int = 24
+    rescue_delay_src_seconds: int = 691_200
+    """The factory's source-escrow rescue delay: from ``deployedAt`` plus this the taker
+    can take anything left in the escrow. Orders must be publicly cancellable before it."""
+    rescue_delay_dst_seconds: int = 691_200
+    """The same for destination escrows: the payment must reach the maker before it."""
     base_fee: int = 0
     """Base fee (wei) the auction uses until a chain monitor reports real ones."""
     follow: bool = True
@@ -536,6 +541,8 @@ def _check(settings: Settings) -> None:
                 "backoff_max_seconds", "funds_recheck_seconds"):
         need(getattr(eth, key) > 0, f"chains.ethereum.{key}", "must be positive")
     need(eth.max_block_range >= 1, "chains.ethereum.max_block_range", "must be at least 1")
+    for name in ("rescue_delay_src_seconds", "rescue_delay_dst_seconds"):
+        need(getattr(eth, name) > 0, f"chains.ethereum.{name}", "must be positive")
     need(eth.reorg_window >= 2, "chains.ethereum.reorg_window", "must be at least 2")
     need(eth.max_lag_blocks >= 0, "chains.ethereum.max_lag_blocks", "must not be negative")
     need(ada.network in ("testnet", "mainnet"), "chains.cardano.network",

@@ -31,6 +31,9 @@ class ChainStatus:
     head_height: int | None = None
     """The tip's block height when ``head`` counts slots (Cardano); confirmations are
     counted in blocks. ``None``: ``head`` is already a block number."""
+    processed_height: int | None = None
+    """The block height of ``processed`` when ``processed`` counts slots (Cardano).
+    ``None``: ``processed`` is already a block number."""
 
     @property
     def lag(self) -> int | None:
@@ -42,6 +45,20 @@ class ChainStatus:
     def tip_height(self) -> int | None:
         """The tip's block number or height, for counting confirmations."""
         return self.head_height if self.head_height is not None else self.head
+
+    @property
+    def confirmed_height(self) -> int | None:
+        """The height to count confirmations from: the newest block the monitor has
+        processed and checked against its parent, never the raw tip. While a reorg is
+        being handled the node's tip is already on the new branch but the orphaned
+        blocks' events are still indexed; counting those against the new tip would
+        call an escrow that is leaving the chain final."""
+        processed = (self.processed_height if self.processed_height is not None
+                     else self.processed)
+        tip = self.tip_height
+        if processed is None or tip is None:
+            return None
+        return min(processed, tip)
 
     @property
     def healthy(self) -> bool:

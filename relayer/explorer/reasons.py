@@ -38,12 +38,17 @@ RULES: dict[Withheld, tuple[str, str]] = {
     W.DST_TAKER_MISMATCH: ("rule 2", "the destination escrow belongs to another resolver"),
     W.DST_CANCELS_LATE: ("rule 2", "the destination escrow cancels after the source"
                          " escrow"),
+    W.DST_PUBLIC_WITHDRAWAL_LATE: ("rule 2", "the destination escrow's public withdrawal"
+                                   " opens too late for anyone but the resolver to pay"
+                                   " the maker"),
     W.SRC_NOT_FINAL: ("rule 3", "the source escrow needs more confirmations"),
     W.DST_NOT_FINAL: ("rule 3", "the destination escrow needs more confirmations"),
     W.DST_FINALITY_LOCK: ("rule 3", "the order's destination finality lock has not"
                           " passed"),
     W.DST_CANCELLATION_TOO_CLOSE: ("rule 4", "too little time left before the destination"
                                    " escrow cancels"),
+    W.DST_RESCUE_TOO_CLOSE: ("rule 4", "the destination escrow's taker may soon take the"
+                             " payment back (rescue)"),
     W.ORDER_CANCELLED: ("rule 5", "the order was cancelled"),
     W.SECRET_ALREADY_RELEASED: ("rule 5", "this secret was already released for another"
                                 " fill"),

@@ -7,6 +7,8 @@ not depend on time or the signature, used again when the event log is replayed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from relayer.chains.registry import Chain, ChainKind, ChainRegistry, ParsedAddress
 from relayer.config import Settings
 from relayer.errors import ValidationError
@@ -26,11 +28,15 @@ _CARDANO_VALUE_MAX = (1 << 63) - 1
 
 class OrderValidator:
     def __init__(self, chains: ChainRegistry, domain: Domain, *, max_parts: int,
-                 custody: CustodyKeyring | None = None) -> None:
+                 custody: CustodyKeyring | None = None,
+                 rescue_delays: Mapping[str, tuple[int, int]] | None = None) -> None:
+        """``rescue_delays``: per chain, the escrow factory's (source, destination) rescue
+        delays, after which an escrow's taker can take what it holds."""
         self._chains = chains
         self._domain = domain
         self._max_parts = max_parts
         self._custody = custody
+        self._rescue_delays = dict(rescue_delays or {})
 
     @classmethod
     def from_settings(cls, settings: Settings, chains: ChainRegistry | None = None,
@@ -40,7 +46,26 @@ class OrderValidator:
         domain = Domain(chain_id=eth.chain_id,
                         verifying_contract=bytes.fromhex(eth.escrow_factory[2:]))
         return cls(chains or ChainRegistry.from_settings(settings.chains), domain,
-                   max_parts=settings.quote.max_parts, custody=custody)
+                   max_parts=settings.quote.max_parts, custody=custody,
+                   rescue_delays={"ethereum": (eth.rescue_delay_src_seconds,
+                                               eth.rescue_delay_dst_seconds)})
+
+    def _check_rescue(self, timelocks: Timelocks, src_chain: str, dst_chain: str) -> None:
+        """Escrows must end before their taker may rescue them: the maker's refund (public
+        cancellation of the source) and the maker's payment (before the destination
+        cancels) must both come before the factory's rescue delay."""
+        src_delay = self._rescue_delays.get(src_chain, (0, 0))[0]
+        if src_delay and timelocks.src_public_cancellation >= src_delay:
+            raise ValidationError(
+                f"timelocks.src_public_cancellation must be below the {src_chain} escrow"
+                f" factory's rescue delay ({src_delay} s)", code="INVALID_TIMELOCKS",
+                details={"field": "timelocks.src_public_cancellation", "max": src_delay - 1})
+        dst_delay = self._rescue_delays.get(dst_chain, (0, 0))[1]
+        if dst_delay and timelocks.dst_cancellation >= dst_delay:
+            raise ValidationError(
+                f"timelocks.dst_cancellation must be below the {dst_chain} escrow factory's"
+                f" rescue delay ({dst_delay} s)", code="INVALID_TIMELOCKS",
+                details={"field": "timelocks.dst_cancellation", "max": dst_delay - 1})
 
     @property
     def domain(self) -> Domain:
@@ -56,6 +81,7 @@ class OrderValidator:
                 code="ORDER_EXPIRED",
                 details={"deadline": order.deadline, "now": now},
             )
+        self._check_rescue(order.timelocks, order.src_chain, order.dst_chain)
         src = self._chains.get(order.src_chain, field="order.src_chain")
         verify_signature(src.kind, bytes.fromhex(signed.order_hash[2:]), signed.signature, maker)
         if signed.custody is not None:

@@ -56,6 +56,9 @@ from relayer.settlement.fills import (
     check_transition,
     derive,
 )
+from relayer.settlement.fills import (
+    TRANSITIONS as FILL_TRANSITIONS,
+)
 from relayer.settlement.placement import Placement, place
 from relayer.settlement.policy import (
     PAIR_RULES,
@@ -73,6 +76,7 @@ from relayer.store.base import EventStore, VersionConflict
 log = structlog.get_logger(__name__)
 
 _REPLAY_BATCH = 5_000
+_RECORD_ATTEMPTS = 3
 _GAS_WORST_CASE = 1 << 128
 """A base fee so high that the gas adjustment takes the whole rate bump: the lowest
 price the curve can ask, used as the relayer's own floor when an order has gas terms."""
@@ -91,6 +95,10 @@ class Fill:
     version: int = 0
     src: EscrowState | None = None
     dst: EscrowState | None = None
+    derived: FillStatus | None = None
+    """The status this process derived at its last look, from the facts it has. The
+    log may hold another (a replica wrote first); a maker's secret is accepted only on
+    a fresh derivation, never on an adopted status."""
 
 
 @dataclass
@@ -228,10 +236,12 @@ class Coordinator:
                 await self._settle(entry, fill, placed, now)
             else:
                 fill.src, fill.dst = placed.state, None
+                fill.derived = FillStatus.FOREIGN
                 await self._record(fill, FillStatus.FOREIGN,
                                    tuple(str(r) for r in placed.reasons), now)
         for fill_id in sorted(self._by_order.get(order_hash, set()) - seen):
             fill = self._fills[fill_id]
+            fill.derived = FillStatus.REVERTED
             if fill.status not in TERMINAL and fill.status is not FillStatus.REVERTED:
                 fill.src = fill.dst = None
                 await self._record(fill, FillStatus.REVERTED, (), now)
@@ -246,11 +256,12 @@ class Coordinator:
                                     if s.role is EscrowRole.SRC])
 
     def _targets(self, entry: OrderEntry) -> list[EscrowState]:
-        """The order's destination escrows that can still pay the maker."""
+        """The order's destination escrows that can still pay the maker: not cancelled,
+        and nothing rescued from them (a rescue means the taker can take the payment)."""
         dst_chain = entry.signed.order.dst_chain
         return [s for s in self._escrows.by_order(entry.order_hash)
                 if s.role is EscrowRole.DST and s.chain == dst_chain
-                and s.phase is not EscrowPhase.CANCELLED]
+                and s.phase is not EscrowPhase.CANCELLED and not s.rescues]
 
     async def _settle(self, entry: OrderEntry, fill: Fill, placed: Placement,
                       now: int) -> None:
@@ -280,6 +291,7 @@ class Coordinator:
                                   FillStatus.VERIFIED, FillStatus.FINAL):
             first = reasons[0]
             self.stats.withheld[first] = self.stats.withheld.get(first, 0) + 1
+        fill.derived = status
         await self._record(fill, status, reasons, now)
 
     def _destination(self, entry: OrderEntry, placed: Placement,
@@ -440,7 +452,7 @@ class Coordinator:
                 return released
             fills = await self._evaluate(order_hash)
             ready = [f for f in fills
-                     if f.secret_index == index and f.status is FillStatus.READY]
+                     if f.secret_index == index and f.derived is FillStatus.READY]
             if not ready:
                 waiting = [f for f in fills if f.secret_index == index]
                 raise ConflictError(
@@ -480,31 +492,37 @@ class Coordinator:
 
     async def _record(self, fill: Fill, status: FillStatus, reasons: tuple[str, ...],
                       now: int) -> None:
-        if fill.version > 0 and fill.status is status and fill.reasons == reasons:
+        for _ in range(_RECORD_ATTEMPTS):
+            if fill.version > 0 and fill.status is status and fill.reasons == reasons:
+                return
+            old = fill.status if fill.version > 0 else FillStatus.SRC_SEEN
+            if fill.version > 0 and old is not status:
+                check_transition(old, status)
+            event = FillStatusChanged(order_hash=fill.order_hash, fill_id=fill.fill_id,
+                                      secret_index=fill.secret_index, old=str(old),
+                                      new=str(status), reasons=reasons, at=now)
+            try:
+                await self._store.append([to_record(event, version=fill.version + 1,
+                                                     stream=fill_stream(fill.fill_id))])
+            except VersionConflict:
+                # Another coordinator (a replica, a former leader) wrote first. What it
+                # wrote may be stale (it looked before the latest chain event) or know
+                # more (a release this process has not folded yet): record this
+                # derivation over it when the table allows, else keep the log's.
+                await self._reload(fill)
+                if fill.status is not status and status not in FILL_TRANSITIONS[fill.status]:
+                    return
+                continue
+            fill.status, fill.reasons, fill.version = status, reasons, fill.version + 1
+            log.info("fill_status_changed", order_hash=fill.order_hash, fill_id=fill.fill_id,
+                     old=str(old), new=str(status), reasons=list(reasons))
+            self._bus.publish(event)
+            if status is FillStatus.PUBLIC_WITHDRAW or status is FillStatus.PUBLIC_CANCELLATION:
+                for action, state in self._public_targets(fill, status):
+                    self._bus.publish(PublicActionAvailable(
+                        order_hash=fill.order_hash, fill_id=fill.fill_id, action=action,
+                        chain=state.chain, escrow=state.escrow, at=now))
             return
-        old = fill.status if fill.version > 0 else FillStatus.SRC_SEEN
-        if fill.version > 0 and old is not status:
-            check_transition(old, status)
-        event = FillStatusChanged(order_hash=fill.order_hash, fill_id=fill.fill_id,
-                                  secret_index=fill.secret_index, old=str(old),
-                                  new=str(status), reasons=reasons, at=now)
-        try:
-            await self._store.append([to_record(event, version=fill.version + 1,
-                                                 stream=fill_stream(fill.fill_id))])
-        except VersionConflict:
-            # Another coordinator (a replica, a former leader) recorded it first: adopt
-            # what the log holds; it was derived from the same facts.
-            await self._reload(fill)
-            return
-        fill.status, fill.reasons, fill.version = status, reasons, fill.version + 1
-        log.info("fill_status_changed", order_hash=fill.order_hash, fill_id=fill.fill_id,
-                 old=str(old), new=str(status), reasons=list(reasons))
-        self._bus.publish(event)
-        if status is FillStatus.PUBLIC_WITHDRAW or status is FillStatus.PUBLIC_CANCELLATION:
-            for action, state in self._public_targets(fill, status):
-                self._bus.publish(PublicActionAvailable(
-                    order_hash=fill.order_hash, fill_id=fill.fill_id, action=action,
-                    chain=state.chain, escrow=state.escrow, at=now))
 
     async def _reload(self, fill: Fill) -> None:
         records = await self._store.read_stream(fill_stream(fill.fill_id))

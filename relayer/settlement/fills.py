@@ -79,7 +79,8 @@ def check_transition(current: FillStatus, target: FillStatus) -> None:
 
 _MISMATCH = frozenset(w for w in Withheld if w.name.startswith(("SRC_", "DST_"))) - {
     Withheld.SRC_ESCROW_MISSING, Withheld.DST_ESCROW_MISSING, Withheld.SRC_NOT_FINAL,
-    Withheld.DST_NOT_FINAL, Withheld.DST_FINALITY_LOCK, Withheld.DST_CANCELLATION_TOO_CLOSE}
+    Withheld.DST_NOT_FINAL, Withheld.DST_FINALITY_LOCK, Withheld.DST_CANCELLATION_TOO_CLOSE,
+    Withheld.DST_RESCUE_TOO_CLOSE}
 _NOT_FINAL = frozenset({Withheld.SRC_NOT_FINAL, Withheld.DST_NOT_FINAL,
                         Withheld.DST_FINALITY_LOCK})
 

@@ -30,6 +30,14 @@ class RegistryParties:
     def same(self, chain: str, a: str, b: str) -> bool:
         return self._canonical(chain, a) == self._canonical(chain, b)
 
+    def same_address(self, chain: str, a: str, b: str) -> bool:
+        if a == b:
+            return True
+        kind = self._chains.get(chain, field="chain").kind
+        if kind is ChainKind.EVM:
+            return a.lower() == b.lower()
+        return self._raw(chain, a) == self._raw(chain, b)
+
     def same_resolver(self, src_chain: str, src_taker: str,
                       dst_chain: str, dst_taker: str) -> bool:
         if src_chain == dst_chain:
@@ -41,6 +49,15 @@ class RegistryParties:
     def resolver(self, chain: str, address: str) -> str | None:
         """The configured resolver that owns ``address`` on ``chain``."""
         return self._resolver_of.get((chain, self._canonical(chain, address)))
+
+    def _raw(self, chain_name: str, text: str) -> str:
+        """The whole Cardano address as hex (payment and stake parts), or the text."""
+        try:
+            parsed = self._chains.get(chain_name, field="chain").parse_address(
+                text, field="address")
+        except ValidationError:
+            return text.lower()
+        return parsed.raw.hex()
 
     def _canonical(self, chain_name: str, text: str) -> str:
         """One text per party: lowercase hex for EVM; for Cardano the payment key

@@ -9,8 +9,8 @@ when there is none.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -57,12 +57,18 @@ class Withheld(StrEnum):
     DST_SAFETY_DEPOSIT_TOO_LOW = "DST_SAFETY_DEPOSIT_TOO_LOW"
     DST_TAKER_MISMATCH = "DST_TAKER_MISMATCH"
     DST_CANCELS_LATE = "DST_CANCELS_LATE"
+    DST_PUBLIC_WITHDRAWAL_LATE = "DST_PUBLIC_WITHDRAWAL_LATE"
+    """The destination's public withdrawal (anyone may pay the maker with the secret)
+    begins later than the order's offset allows, or leaves less than the safety margin
+    before its cancellation: the maker would depend on the resolver alone."""
     # Rule 3: both creations are final and the destination's finality lock began.
     SRC_NOT_FINAL = "SRC_NOT_FINAL"
     DST_NOT_FINAL = "DST_NOT_FINAL"
     DST_FINALITY_LOCK = "DST_FINALITY_LOCK"
     # Rule 4: enough time remains to withdraw to the maker.
     DST_CANCELLATION_TOO_CLOSE = "DST_CANCELLATION_TOO_CLOSE"
+    DST_RESCUE_TOO_CLOSE = "DST_RESCUE_TOO_CLOSE"
+    """The destination's taker may soon rescue (take back) the payment."""
     # Rule 5: the order is not cancelled and the secret was not released before.
     ORDER_CANCELLED = "ORDER_CANCELLED"
     SECRET_ALREADY_RELEASED = "SECRET_ALREADY_RELEASED"
@@ -87,6 +93,10 @@ class Parties(Protocol):
 
     def same(self, chain: str, a: str, b: str) -> bool:
         """``a`` and ``b`` name the same party on ``chain``."""
+
+    def same_address(self, chain: str, a: str, b: str) -> bool:
+        """``a`` and ``b`` are the same address, to the last byte (a Cardano address's
+        stake part included: a payment there is the receiver's in full)."""
 
     def same_resolver(self, src_chain: str, src_taker: str,
                       dst_chain: str, dst_taker: str) -> bool:
@@ -133,6 +143,9 @@ class PolicySettings:
     """The confirmation depth each chain needs before an escrow counts as final."""
     safety_margin: int
     """Seconds that must remain before the destination escrow's cancellation."""
+    dst_rescue_delays: Mapping[str, int] = field(default_factory=dict)
+    """Per chain, the escrow factory's destination rescue delay: from the escrow's
+    ``deployedAt`` plus this its taker may take the payment back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +213,7 @@ def destination_escrow_matches(facts: FillFacts, settings: PolicySettings,
     reasons = []
     if dst.hashlock.lower() != facts.secret_hash:
         reasons.append(Withheld.DST_HASHLOCK_MISMATCH)
-    if not parties.same(chain, dst.maker, order.receiver):
+    if not parties.same_address(chain, dst.maker, order.receiver):
         reasons.append(Withheld.DST_RECEIVER_MISMATCH)
     if not parties.same(chain, dst.token, order.taker_asset):
         reasons.append(Withheld.DST_TOKEN_MISMATCH)
@@ -215,7 +228,28 @@ def destination_escrow_matches(facts: FillFacts, settings: PolicySettings,
         if (stage_start(facts.dst.escrow.immutables.timelocks, Stage.DST_CANCELLATION)
                 > stage_start(src.immutables.timelocks, Stage.SRC_CANCELLATION)):
             reasons.append(Withheld.DST_CANCELS_LATE)
+    if public_window_short(order.timelocks.dst_public_withdrawal, facts.dst.escrow,
+                           settings.safety_margin):
+        reasons.append(Withheld.DST_PUBLIC_WITHDRAWAL_LATE)
     return reasons
+
+
+def created_at(escrow: EscrowCreated) -> int:
+    """When an escrow was created: the later of its block's time and the ``deployedAt``
+    it declares (a Cardano lower validity bound can lie before the block)."""
+    _, deployed_at = Timelocks.unpack(escrow.immutables.timelocks)
+    return max(escrow.point.timestamp, deployed_at)
+
+
+def public_window_short(order_offset: int, dst: EscrowCreated, margin: int) -> bool:
+    """Whether the destination's public withdrawal window fails the maker: it must begin
+    no later than the order's DstPublicWithdrawal offset after the escrow's creation, and
+    stay open at least ``margin`` seconds before the escrow cancels. After a release the
+    resolver may never withdraw to the maker; only this window lets anyone else do it."""
+    packed = dst.immutables.timelocks
+    public = stage_start(packed, Stage.DST_PUBLIC_WITHDRAWAL)
+    return (public > created_at(dst) + order_offset
+            or public + margin >= stage_start(packed, Stage.DST_CANCELLATION))
 
 
 def finality_lock_end(order_offset: int, dst: EscrowCreated) -> int:
@@ -224,9 +258,7 @@ def finality_lock_end(order_offset: int, dst: EscrowCreated) -> int:
     ``deployedAt`` it declares), and never before the escrow's own withdrawal stage.
     The escrow's declared offset is the resolver's choice and may be 0."""
     packed = dst.immutables.timelocks
-    _, deployed_at = Timelocks.unpack(packed)
-    created = max(dst.point.timestamp, deployed_at)
-    return max(created + order_offset, stage_start(packed, Stage.DST_WITHDRAWAL))
+    return max(created_at(dst) + order_offset, stage_start(packed, Stage.DST_WITHDRAWAL))
 
 
 def both_final(facts: FillFacts, settings: PolicySettings,
@@ -251,10 +283,15 @@ def time_remains(facts: FillFacts, settings: PolicySettings,
     """Rule 4: the resolver still has the safety margin to withdraw to the maker."""
     if facts.dst is None:
         return []  # rule 2 already holds the secret back
-    cancellation = stage_start(facts.dst.escrow.immutables.timelocks, Stage.DST_CANCELLATION)
-    if facts.now + settings.safety_margin >= cancellation:
-        return [Withheld.DST_CANCELLATION_TOO_CLOSE]
-    return []
+    packed = facts.dst.escrow.immutables.timelocks
+    reasons = []
+    if facts.now + settings.safety_margin >= stage_start(packed, Stage.DST_CANCELLATION):
+        reasons.append(Withheld.DST_CANCELLATION_TOO_CLOSE)
+    delay = settings.dst_rescue_delays.get(facts.signed.order.dst_chain)
+    if delay is not None and facts.now + settings.safety_margin >= (
+            Timelocks.unpack(packed)[1] + delay):
+        reasons.append(Withheld.DST_RESCUE_TOO_CLOSE)
+    return reasons
 
 
 def not_cancelled_nor_released(facts: FillFacts, settings: PolicySettings,

@@ -37,7 +37,7 @@ class Settlement:
 
         def tip_height(chain: str) -> int | None:
             monitor = by_chain.get(chain)
-            return None if monitor is None else monitor.status().tip_height
+            return None if monitor is None else monitor.status().confirmed_height
 
         self._tick_seconds = settings.auction.tick_seconds
         self._clock = clock
@@ -47,7 +47,9 @@ class Settlement:
             policy=PolicySettings(
                 confirmations={"ethereum": settings.chains.ethereum.confirmations,
                                "cardano": settings.chains.cardano.confirmations},
-                safety_margin=settings.settlement.safety_margin_seconds),
+                safety_margin=settings.settlement.safety_margin_seconds,
+                dst_rescue_delays={
+                    "ethereum": settings.chains.ethereum.rescue_delay_dst_seconds}),
             tip_height=tip_height, clock=clock, transition_order=desk.transition)
         self._routes = SettlementRoutes(self.coordinator, desk)
         self._detach: Callable[[], None] | None = None

@@ -98,6 +98,7 @@ class CardanoMonitor:
         self._reload = False
         self._connected = False
         self._processed: int | None = None
+        self._processed_height: int | None = None
         """The slot of the newest block whose events are committed."""
         self._head: tuple[int, int] | None = None
         """(slot, height) of the node's tip as last reported."""
@@ -154,7 +155,13 @@ class CardanoMonitor:
             max_lag=self._settings.max_lag_slots, reorgs=self._rollbacks,
             rpc_errors=self._rpc_errors, detail=self._detail,
             head_height=None if self._head is None else self._head[1],
+            processed_height=self._processed_height,
         )
+
+    def _mark_processed(self, cursor: Cursor) -> None:
+        tip = cursor.tip
+        self._processed = None if tip is None else tip.slot
+        self._processed_height = None if tip is None else tip.height
 
     # -- what others may ask ----------------------------------------------------------
 
@@ -202,7 +209,7 @@ class CardanoMonitor:
             if self._escrows is not None and isinstance(event, CHAIN_EVENTS):
                 self._escrows.apply(event)
         self._cursor, self._state = cursor, state
-        self._processed = None if cursor.tip is None else cursor.tip.slot
+        self._mark_processed(cursor)
         self._pending.clear()
         self._pending_blocks, self._cursor_changed = 0, False
         tip = cursor.tip
@@ -331,7 +338,7 @@ class CardanoMonitor:
         await self._store.append(records, checkpoint=checkpoint)
         cursor.stream_version = stream_version
         cursor.checkpoint_version = checkpoint.version
-        self._processed = None if cursor.tip is None else cursor.tip.slot
+        self._mark_processed(cursor)
         self.blocks_processed += blocks
         for event in events:
             if self._escrows is not None and not isinstance(event, OrderLocked | OrderLockSpent):
