@@ -63,3 +63,44 @@ def test_cli_reports_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_missing_file() -> None:
     with pytest.raises(ConfigError):
         load_settings("/nonexistent/relayer.toml")
+
+
+def test_limits_have_one_section_and_the_old_keys_still_work(tmp_path: Path) -> None:
+    limits = load_settings().limits
+    assert (limits.header_count, limits.header_bytes, limits.query_bytes, limits.body_bytes,
+            limits.ws_message_bytes, limits.ws_send_queue_messages, limits.ws_send_queue_bytes,
+            limits.ws_send_timeout_seconds) == (100, 16_384, 4_096, 65_536, 65_536, 1_024,
+                                                4_194_304, 30.0)
+    old = tmp_path / "old.toml"
+    old.write_text("[server]\nmax_body_bytes = 2048\n[websocket]\nmax_frame_bytes = 4096\n"
+                   "send_queue = 8\nsend_timeout_seconds = 2.5\n")
+    moved = load_settings(old).limits
+    assert (moved.body_bytes, moved.ws_message_bytes, moved.ws_send_queue_messages,
+            moved.ws_send_timeout_seconds) == (2_048, 4_096, 8, 2.5)
+    # The environment wins over the file, under either name.
+    assert load_settings(old, environ={"RELAYER_LIMITS_BODY_BYTES": "4096"}
+                         ).limits.body_bytes == 4_096
+    assert load_settings(environ={"RELAYER_SERVER_MAX_BODY_BYTES": "3000"}
+                         ).limits.body_bytes == 3_000
+    both = tmp_path / "both.toml"
+    both.write_text("[server]\nmax_body_bytes = 2048\n[limits]\nbody_bytes = 4096\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(both)
+    assert refused.value.details == {"key": "server.max_body_bytes"}
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("header_count", 5), ("header_bytes", 100), ("query_bytes", 100_000), ("body_bytes", 0),
+    ("ws_message_bytes", 10), ("ws_send_queue_messages", 0), ("ws_send_queue_bytes", 1_000),
+    ("ws_send_timeout_seconds", 0)])
+def test_a_bad_limit_names_its_key(key: str, value: float) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(overrides={f"limits.{key}": value})
+    assert refused.value.details == {"key": f"limits.{key}"}
+
+
+@pytest.mark.parametrize("text", ["٣", "8_080", " 8080", "8080 ", "+8080", "0x1f90"])
+def test_integers_from_the_environment_are_plain_decimal(text: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ={"RELAYER_SERVER_PORT": text})
+    assert refused.value.details["key"] == "server.port"
