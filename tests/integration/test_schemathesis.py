@@ -65,8 +65,9 @@ def schemathesis(served: Served, report: Path, *headers: str) -> tuple[int, str]
     for header in headers:
         command += ["--header", header]
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYER_")}
+    # In the report's directory: schemathesis keeps a cache (.schemathesis/) where it runs.
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600,
-                          check=False)
+                          check=False, cwd=report.parent)
     return done.returncode, done.stdout + done.stderr
 
 
