@@ -105,3 +105,22 @@ async def test_a_rotated_key_with_the_same_id_is_a_revoked_one(
             keys.write_text(admin.stored.to_line() + "\n" + swapped.to_line() + "\n")
             await reload(served, admin)
             assert await closed_with(client) == 4401
+
+
+async def test_failed_auth_counts_against_the_address(serve: Serve, tmp_path: Path) -> None:
+    holder = generate_key(frozenset({Scope.READ}))
+    keys = tmp_path / "keys.jsonl"
+    write_keys(keys, holder)
+    limits = {"api_keys_file": str(keys), "rate_limit": {"per_ip_burst": 2}}
+    async with serve(security=limits) as served, served.client() as client:
+        wrong = "rk_0000000000000000_" + "x" * 43
+        for _ in range(2):
+            assert (await client.call("auth", api_key=wrong))["error"]["code"] == "UNAUTHORIZED"
+        limited = await client.call("auth", api_key=wrong)
+        assert limited["error"]["code"] == "RATE_LIMITED"
+        assert "retry after 1 s" in limited["error"]["message"]
+        # A valid key still authenticates; the connection stays open.
+        assert (await client.call("auth", api_key=holder.api_key))["result"]["key_id"]
+        metrics = (await served.http.get("/metrics")).text
+        assert ('relayer_auth_failures_total{throttled="true",transport="websocket"} 1.0'
+                in metrics)
