@@ -5,19 +5,25 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
+# The project is tested on Python 3.11 (pyproject.toml): the venv is made with python3.11
+# (Debian 12: apt-get install python3.11 python3.11-venv), never with another python3.
+PYTHON311 := $(shell command -v python3.11 2>/dev/null)
 
 .PHONY: install devnet test lint bench clean postgres fuzz browser
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
 $(PY_STAMP): pyproject.toml constraints.txt
-	test -x $(PY) || python3 -m venv $(VENV)
+	@test -x $(PY) || { test -n "$(PYTHON311)" || { echo "make: Python 3.11 is needed and python3.11 is not on PATH (Debian 12: apt-get install python3.11 python3.11-venv)" >&2; exit 1; }; \
+		echo "$(PYTHON311) -m venv $(VENV)"; $(PYTHON311) -m venv $(VENV); }
+	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "make: $(VENV) is not Python 3.11 (make clean, then make install)" >&2; exit 1; }
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
+# npm ci installs exactly the committed lock and never rewrites it (npm install would).
 $(NODE_STAMP): package.json package-lock.json
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 ## Bring up the local system: devnet chains, the relayer and a reference resolver.
@@ -41,7 +47,7 @@ browser:
 
 ## Run every test (unit, store contract, API, browser, integration against real processes).
 test: install postgres browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -rs $(PYTEST_ARGS)
 
 ## Adversarial settlement fuzzing: FUZZ_RUNS state-machine runs (default 10,000) with a
 ## fresh random seed, or FUZZ_SEED; fails on any invariant violation (docs/settlement.md).
