@@ -1,4 +1,12 @@
-"""The ``relayer`` command."""
+"""relayer: a Dutch-auction relayer for atomic swaps between Ethereum and Cardano.
+
+Makers sign orders; the relayer publishes each as a Dutch auction whose price
+falls on a schedule; resolvers fill them by locking funds in hash-time-locked
+escrows on both chains; the relayer releases the maker's secret only once both
+escrows are verified and final. Settings come from embedded defaults, then the
+TOML file (--config), then RELAYER_* environment variables, then flags
+(docs/configuration.md).
+"""
 
 from __future__ import annotations
 
@@ -13,53 +21,87 @@ from relayer.config import Settings, load_settings
 from relayer.errors import ConfigError
 from relayer.log_setup import configure_logging
 
+CONFIG_HELP = "TOML config file (docs/configuration.md); default: the embedded defaults"
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="relayer", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the relayer API and background jobs")
-    serve.add_argument("--config", help="TOML config file")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--data-dir")
-    serve.add_argument("--store-url")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relayer", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the relayer API and background jobs",
+                                description="Run the relayer: the HTTP and WebSocket API, the "
+                                            "explorer, the chain monitors and settlement.")
+    serve.add_argument("--config", help=CONFIG_HELP)
+    serve.add_argument("--host", help="address to listen on (server.host; default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="TCP port to listen on (server.port; default "
+                                                "8080)")
+    _store_flags(serve)
     migrate = commands.add_parser("migrate", help="create or upgrade the store's schema and exit")
-    migrate.add_argument("--config")
-    migrate.add_argument("--data-dir")
-    migrate.add_argument("--store-url")
+    migrate.add_argument("--config", help=CONFIG_HELP)
+    _store_flags(migrate)
     check = commands.add_parser("check-config", help="validate the configuration and exit")
-    check.add_argument("--config")
+    check.add_argument("--config", help=CONFIG_HELP)
     keys = commands.add_parser("keys", help="manage resolver API keys")
-    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
     create = key_commands.add_parser(
-        "create", help="make a new API key: prints the key once and the line to store")
+        "create", help="make a new API key: prints the key once, and the line to store or "
+                       "(--write) stores it")
     create.add_argument("--scopes", required=True,
                         help="comma-separated: read, secrets, webhooks, admin")
     create.add_argument("--signing", action="store_true",
                         help="also allow HMAC-signed requests with this key")
     create.add_argument("--note", default="", help="a label kept with the key")
-    devnet = commands.add_parser("devnet", help="run the whole local system")
-    devnet.add_argument("--config")
-    devnet.add_argument("--port", type=int)
+    create.add_argument("--write", action="store_true",
+                        help="append the stored line to security.api_keys_file (created with "
+                             "mode 0600 if missing) instead of printing it")
+    create.add_argument("--config", help="TOML config naming security.api_keys_file (for "
+                                         "--write; RELAYER_SECURITY_API_KEYS_FILE works too)")
+    devnet = commands.add_parser(
+        "devnet", help="run the whole local system, or one scripted scenario",
+        description="Without --scenario: local chains, the relayer, the reference resolver "
+                    "and a demo maker swapping both ways, until Ctrl-C. With --scenario: that "
+                    "scenario to its end; exit status 0 when every check held, 1 when one "
+                    "failed, 2 for an unknown name, 3 when it cannot run here (it needs more, "
+                    "see --list-scenarios). docs/devnet.md.")
+    devnet.add_argument("--config", help="a relayer TOML to start from (the devnet sets the "
+                                         "chains, ports and data directory itself)")
+    devnet.add_argument("--port", type=int, help="the relayer's port (default 8080)")
     devnet.add_argument("--scenario", help="run one scripted scenario to its end and exit")
-    devnet.add_argument("--json", action="store_true", help="print the scenario's summary as JSON")
+    devnet.add_argument("--json", action="store_true", help="print the scenario's report as "
+                                                            "JSON on stdout")
     devnet.add_argument("--list-scenarios", action="store_true",
-                        help="name the scenarios and exit")
+                        help="name the scenarios, with what each needs, and exit")
     devnet.add_argument("--dir", help="where the devnet keeps its files (default .devnet)")
-    devnet.add_argument("--anvil-port", type=int)
-    devnet.add_argument("--ogmios-port", type=int)
+    devnet.add_argument("--anvil-port", type=int, help="anvil's JSON-RPC port (default 8545)")
+    devnet.add_argument("--ogmios-port", type=int,
+                        help="the Cardano simulator's Ogmios port (default 1337)")
     devnet.add_argument("--store-url", help="postgresql://... (default: SQLite in the devnet dir)")
     devnet.add_argument("--replicas", type=int, default=1,
                         help="relayer processes on that store (several need PostgreSQL)")
-    resolver = commands.add_parser("resolver", help="run the reference resolver")
+    resolver = commands.add_parser("resolver", help="run the reference resolver",
+                                   description="Run the reference resolver: it watches the "
+                                               "relayer's orders and fills those its prices "
+                                               "make profitable (docs/resolver.md).")
     resolver.add_argument("--config", required=True, help="the resolver's TOML config")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="directory for the SQLite store and key files "
+                                           "(data_dir; default .data)")
+    parser.add_argument("--store-url", help="sqlite:///PATH or postgresql://... (store.url; "
+                                            "default SQLite under the data directory)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "resolver":
         return run_resolver(args.config)
     if args.command == "keys":
         from relayer.security.cli import create_key
 
-        return create_key(scopes=args.scopes, signing=args.signing, note=args.note)
+        return create_key(scopes=args.scopes, signing=args.signing, note=args.note,
+                          write=args.write, config=args.config, environ=os.environ)
     if args.command == "devnet":
         from relayer.devnet import cli as devnet_cli
 

@@ -7,6 +7,10 @@ printed; the relayer keeps serving on localhost until Ctrl-C stops
 everything. With ``--scenario NAME``: that scenario runs to its end, its
 report is printed (``--json``: as JSON on stdout), and the exit status says
 whether every check held.
+
+Exit status with ``--scenario``: 0 every check held, 1 one failed (or the devnet
+did not come up), 2 an unknown scenario, 3 the scenario cannot run here: it
+needs what the flags did not give (``NEEDS``: PostgreSQL, several replicas).
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from relayer.devnet.scenario_kit import Report, Scene
-from relayer.devnet.scenarios import SCENARIOS, describe, run_scenario
+from relayer.devnet.scenarios import NEEDS, SCENARIOS, describe, run_scenario
 from relayer.devnet.stack import DEVNET_DIR, Devnet, DevnetOptions, forget_earlier_run
 from relayer.log_setup import configure_logging
+
+CANNOT_RUN_HERE = 3
+"""Exit status of a scenario that needs more than the flags gave (not a failed check)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +52,11 @@ def main(*, config: str | None, port: int | None, scenario: str | None, as_json:
         print(f"relayer devnet: unknown scenario {scenario!r}; known: "
               f"{', '.join(SCENARIOS)}", file=sys.stderr)
         return 2
+    needs = NEEDS.get(scenario or "")
+    if needs is not None and needs.missing(store_url=store_url, replicas=replicas):
+        print(f"relayer devnet: scenario {scenario} cannot run here: it needs {needs.flags}",
+              file=sys.stderr)
+        return CANNOT_RUN_HERE
     # Logs go to stderr; with --json, stdout holds nothing but the report. The ogmios
     # client warns about every reply its models do not know; the wallets handle those.
     configure_logging(format="console", level="info")

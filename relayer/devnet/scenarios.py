@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -257,9 +257,34 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What a scenario needs beyond the default devnet (SQLite, one relayer)."""
+
+    postgresql: bool = False
+    replicas: int = 1
+
+    @property
+    def flags(self) -> str:
+        wanted = ["--store-url postgresql://..."] if self.postgresql else []
+        if self.replicas > 1:
+            wanted.append(f"--replicas {self.replicas}")
+        return " ".join(wanted)
+
+    def missing(self, *, store_url: str | None, replicas: int) -> bool:
+        on_postgresql = (store_url or "").startswith(("postgresql://", "postgres://"))
+        return (self.postgresql and not on_postgresql) or replicas < self.replicas
+
+
+NEEDS: dict[str, Needs] = {"leader-failover": Needs(postgresql=True, replicas=2)}
+"""Scenarios that cannot run on the default devnet; ``relayer devnet`` exits 3 for them
+when the flags do not provide it."""
+
+
 def describe(name: str) -> str:
-    doc = SCENARIOS[name].__doc__ or ""
-    return " ".join(doc.split())
+    doc = " ".join((SCENARIOS[name].__doc__ or "").split())
+    needs = NEEDS.get(name)
+    return f"(needs {needs.flags}) {doc}" if needs else doc
 
 
 async def run_scenario(name: str, devnet: Devnet) -> Report:

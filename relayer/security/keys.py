@@ -10,7 +10,8 @@ is derived from the key, so the client never needs a second credential.
 Keys are configured as JSON lines in a file (``security.api_keys_file``), one
 ``{"id", "sha256", "scopes"[, "signing_secret", "note"]}`` object a line;
 blank lines and lines starting with ``#`` are ignored. ``relayer keys create``
-prints a new key once with the line to store.
+prints a new key once with the line to store, or (``--write``) appends that line to
+the file itself (``append_key_line``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -243,6 +245,20 @@ class KeyRegistry:
             raise ConfigError("the API keys were not loaded from a file: nothing to reload")
         self.replace(read_key_file(self._source))
         return len(self._keys)
+
+
+def append_key_line(path: str | Path, stored: StoredKey) -> None:
+    """Append ``stored``'s line to the keys file at ``path``, created if missing. The file
+    is left at mode 0600 either way: signing secrets are in it. A file that is already
+    malformed is refused (``ConfigError``) rather than written to."""
+    file = Path(path)
+    if file.exists():
+        read_key_file(file)
+    fd = os.open(file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as out:
+        os.fchmod(fd, 0o600)
+        ends_open = file.stat().st_size > 0 and not file.read_bytes().endswith(b"\n")
+        out.write(("\n" if ends_open else "") + stored.to_line() + "\n")
 
 
 def read_key_file(path: str | Path) -> list[StoredKey]:
