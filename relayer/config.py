@@ -3,11 +3,14 @@
 Precedence, lowest first: embedded defaults, the TOML file, environment
 variables, command-line flags. Every leaf key ``a.b.c`` can be set from the
 environment as ``RELAYER_A_B_C``. Anything unknown or of the wrong type stops
-startup with a ``ConfigError`` naming the key.
+startup with a ``ConfigError`` naming the key (the variable, for a value from the
+environment). The file's values are checked even where a variable or a flag
+replaces them.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import ipaddress
 import re
@@ -369,15 +372,46 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     _rename_legacy(data, conflicts=True)
-    for key, raw in _env_overrides(environ or {}).items():
+    if config_file is not None:
+        # Every value in the file must be valid, also one that the environment or a flag
+        # replaces below: else a bad file goes unnoticed until the day the flag goes.
+        try:
+            _validated(copy.deepcopy(data))
+        except ConfigError as exc:
+            raise ConfigError(f"{exc.message} (in {config_file})", details=exc.details) from None
+    variables = _env_overrides(environ or {})
+    for key, (_, raw) in variables.items():
         _set_dotted(data, key, raw)
+    if variables:
+        try:
+            _validated(copy.deepcopy(data))
+        except ConfigError as exc:
+            raise _naming_variable(exc, variables) from None
     for key, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(data, key, value)
+    return _validated(data)
+
+
+def _validated(data: dict[str, Any]) -> Settings:
     _rename_legacy(data, conflicts=False)  # what the overrides named by an old key wins
     settings: Settings = _build(Settings, data, "")
     _check(settings)
     return settings
+
+
+def _naming_variable(exc: ConfigError, variables: Mapping[str, tuple[str, str]]
+                     ) -> ConfigError:
+    """``exc`` about a key the environment set, told with the variable's name: that is
+    what the operator wrote (``RELAYER_SERVER_PORT must be an integer``)."""
+    key = str(exc.details.get("key", ""))
+    variable = next((name for k, (name, _) in variables.items()
+                     if key == k or key.startswith(k + "[")), None)
+    if variable is None:
+        return exc
+    message = (exc.message.replace(key, variable, 1) if exc.message.startswith(key)
+               else f"{variable}: {exc.message}")
+    return ConfigError(message, details={**exc.details, "variable": variable})
 
 
 def _rename_legacy(data: dict[str, Any], *, conflicts: bool) -> None:
@@ -399,7 +433,8 @@ def _rename_legacy(data: dict[str, Any], *, conflicts: bool) -> None:
         target[new_name] = value
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Each key the environment sets, with the variable that set it and its value."""
     known = {ENV_PREFIX + key.replace(".", "_").upper(): key for key in _leaf_keys(Settings, "")}
     known.update({ENV_PREFIX + old.replace(".", "_").upper(): new
                   for old, new in LEGACY_KEYS.items()})
@@ -409,7 +444,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
             continue
         if name not in known:
             raise ConfigError(f"unknown environment variable {name}", details={"key": name})
-        found[known[name]] = value
+        found[known[name]] = (name, value)
     return found
 
 

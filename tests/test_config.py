@@ -35,7 +35,7 @@ def test_precedence_file_env_flags(tmp_path: Path) -> None:
     ("[server]\nprot = 1\n", {}, "server.prot"),
     ("[server]\nport = \"x\"\n", {}, "server.port"),
     ("[server]\nport = 70000\n", {}, "server.port"),
-    ("", {"RELAYER_SERVER_PORT": "abc"}, "server.port"),
+    ("", {"RELAYER_SERVER_PORT": "abc"}, "RELAYER_SERVER_PORT"),
     ("", {"RELAYER_NO_SUCH_KEY": "1"}, "RELAYER_NO_SUCH_KEY"),
     ("[chains.cardano]\nnetwork = \"moon\"\n", {}, "chains.cardano.network"),
     ("[chains.ethereum.assets.X]\nid = \"0x12\"\ndecimals = 6\n", {},
@@ -104,3 +104,55 @@ def test_integers_from_the_environment_are_plain_decimal(text: str) -> None:
     with pytest.raises(ConfigError) as refused:
         load_settings(environ={"RELAYER_SERVER_PORT": text})
     assert refused.value.details["key"] == "server.port"
+
+
+@pytest.mark.parametrize(("text", "env", "flags"), [
+    ('[server]\nport = "abc"\n', {}, {"server.port": 18080}),
+    ('[server]\nport = "abc"\n', {"RELAYER_SERVER_PORT": "9000"}, {}),
+    ("[server]\nport = 70000\n", {}, {"server.port": 18080}),
+])
+def test_file_values_are_checked_even_when_overridden(
+        tmp_path: Path, text: str, env: dict[str, str], flags: dict[str, object]) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config, environ=env, overrides=flags)
+    assert refused.value.message.startswith("server.port must be")
+    assert refused.value.message.endswith(f"(in {config})")
+    assert refused.value.details["key"] == "server.port"
+
+
+def test_serve_refuses_a_bad_file_value_behind_a_flag(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[server]\nport = "abc"\n')
+    assert main(["serve", "--config", str(config), "--port", "18080"]) == 2
+    assert capsys.readouterr().err == (
+        f"relayer: configuration error: server.port must be an integer (in {config})\n")
+
+
+@pytest.mark.parametrize(("env", "message", "key"), [
+    ({"RELAYER_SERVER_PORT": "abc"}, "RELAYER_SERVER_PORT must be an integer", "server.port"),
+    ({"RELAYER_SERVER_PORT": "70000"}, "RELAYER_SERVER_PORT must be in [0, 65535]",
+     "server.port"),
+    ({"RELAYER_SERVER_MAX_BODY_BYTES": "10"},
+     "RELAYER_SERVER_MAX_BODY_BYTES must be in [1024, 64 MiB]", "limits.body_bytes"),
+    ({"RELAYER_CHAINS_ETHEREUM_RPC_URLS": "ftp://x"},
+     "RELAYER_CHAINS_ETHEREUM_RPC_URLS must be http:// or https:// URLs",
+     "chains.ethereum.rpc_urls"),
+    ({"RELAYER_RATE": "1"}, "unknown environment variable RELAYER_RATE", "RELAYER_RATE"),
+])
+def test_environment_errors_name_the_variable(env: dict[str, str], message: str,
+                                              key: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ=env)
+    assert refused.value.message == message
+    assert refused.value.details["key"] == key
+
+
+def test_a_good_variable_over_a_good_file_and_a_flag_over_both(tmp_path: Path) -> None:
+    config = tmp_path / "relayer.toml"
+    config.write_text("[server]\nport = 9000\n")
+    settings = load_settings(config, environ={"RELAYER_SERVER_PORT": "9100"},
+                             overrides={"server.port": None, "server.host": "0.0.0.0"})
+    assert (settings.server.port, settings.server.host) == (9100, "0.0.0.0")
