@@ -176,6 +176,11 @@ class LogSettings:
     format: str = "console"
     """``console`` for people, ``json`` for production."""
     level: str = "info"
+    access: str = "all"
+    """``all``: every HTTP request's ``http_request`` line at info. ``changes``: at info only
+    requests that change something (not GET, HEAD, OPTIONS) and refused or failed ones
+    (status 400 and up); successful reads (health checks, metrics scrapes, polling) at
+    debug."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -563,6 +568,7 @@ def _check(settings: Settings) -> None:
     need(ws.snapshot_limit <= 500, "websocket.snapshot_limit", "must be at most 500")
     _check_webhooks(settings.webhooks)
     need(settings.log.format in ("console", "json"), "log.format", "must be console or json")
+    need(settings.log.access in ("all", "changes"), "log.access", "must be all or changes")
     _check_security(settings.security)
     need(settings.log.level in ("debug", "info", "warning", "error"), "log.level",
          "must be debug, info, warning or error")

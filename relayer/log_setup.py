@@ -52,6 +52,25 @@ def _redact(name: object, value: Any, depth: int) -> Any:
     return value
 
 
+class OgmiosScriptTrials(logging.Filter):
+    """Drops the two warnings ogmios-python (1.4.3) logs for every Plutus script it reads.
+
+    Its model of a UTxO's script is ``Union[native, plutus]``: a Plutus script, which
+    Ogmios v6 sends as ``{"language": "plutus:v3", "cbor": ...}`` (the simulator as the
+    real node), is first tried as a native one, and that failed trial is logged as a
+    "pydantic warning" with the data, then the error ("permitted: 'native'"), instead of
+    being passed over. Nothing is wrong and the wallets read the script as sent, so only
+    these two lines are dropped: any other ogmios warning passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("pydantic warning:"):
+            return '"language": "plutus:v' not in message
+        if message.startswith("This is the original exception:"):
+            return "permitted: 'native'" not in message
+        return True
+
+
 def configure_logging(*, format: str, level: str, stream: TextIO | None = None,
                       cache: bool = True) -> None:
     """Send structlog and standard-library logs to ``stream`` (stderr) as ``format``.
@@ -88,6 +107,10 @@ def configure_logging(*, format: str, level: str, stream: TextIO | None = None,
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(numeric)
-    # Chatty libraries: one line per job run or per outgoing HTTP call (chain RPC).
-    for name in ("apscheduler", "httpx", "httpcore"):
+    # Chatty libraries: one line per job run or per outgoing HTTP call (chain RPC), and
+    # ogmios's dump of every answer it parsed.
+    for name in ("apscheduler", "httpx", "httpcore", "ogmios"):
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+    ogmios = logging.getLogger("ogmios")
+    if not any(isinstance(f, OgmiosScriptTrials) for f in ogmios.filters):
+        ogmios.addFilter(OgmiosScriptTrials())

@@ -21,6 +21,8 @@ from starlette.routing import Route
 from relayer.api.app import create_app
 from relayer.api.request_id import RequestIdMiddleware, bind_order_hash
 from relayer.clock import FakeClock
+from relayer.config import load_settings
+from relayer.errors import ConfigError
 from relayer.events.settlement import SecretShared
 from relayer.log_setup import REDACTED, configure_logging, is_secret_name, redact_secrets
 from relayer.metrics import Metrics
@@ -108,6 +110,78 @@ def test_console_format_is_for_people() -> None:
     text = stream.getvalue()
     assert "started" in text and "port=8080" in text and "hidden" not in text
     assert "pw" not in text.replace("password", "") and not text.lstrip().startswith("{")
+
+
+def test_ogmios_script_trials_are_dropped_and_its_other_warnings_kept(
+        log_output: io.StringIO) -> None:
+    """What the resolver's log was full of: ogmios-python's model of a UTxO tries a Plutus
+    script (as Ogmios v6 and the simulator send it) as a native script first and logs the
+    failed trial. Those lines go; a warning about anything else stays."""
+    from ogmios.datatypes import Utxo
+
+    utxo = Utxo(tx_id="00" * 32, index=0, address="addr_test1vz", value={
+        "ada": {"lovelace": 5}}, script={"language": "plutus:v3", "cbor": "4e4d01000033"})
+    assert utxo.script == {"language": "plutus:v3", "cbor": "4e4d01000033"}
+    logging.getLogger("ogmios").warning("pydantic warning:  __init__ failed to validate:\n "
+                                        '{"language": "native"}')
+    logging.getLogger("ogmios").warning("This is the original exception:\n[\"other\"]")
+    logged = [(line["logger"], line["level"], line["event"][:16]) for line in lines(log_output)]
+    assert logged == [("ogmios", "warning", "pydantic warning"),
+                      ("ogmios", "warning", "This is the orig")]
+
+
+def test_configured_ogmios_answers_at_info_stay_out(log_output: io.StringIO) -> None:
+    configure_logging(format="json", level="info", stream=log_output, cache=False)
+    logging.getLogger("ogmios").info("Parsed utxo response: [...]")
+    logging.getLogger("ogmios").error("a real error")
+    assert [line["event"] for line in lines(log_output)] == ["a real error"]
+
+
+async def access_lines(settings_overrides: dict[str, Any], log_output: io.StringIO,
+                       tmp_path: Path) -> list[tuple[str, str, int, str]]:
+    """The ``http_request`` lines of a few requests to a relayer with these settings."""
+    settings = make_settings(data_dir=str(tmp_path), **settings_overrides)
+    app: Starlette = create_app(settings, run_scheduler=False)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://relayer") as client:
+            for path in ("/health/live", "/metrics", "/api/orders?status=active",
+                         "/api/orders/0x" + "00" * 32):
+                await client.get(path)
+            await client.post("/api/orders", content=b"{}",
+                              headers={"content-type": "application/json"})
+    return [(line["level"], line["method"], line["status"], line["route"])
+            for line in lines(log_output) if line["event"] == "http_request"]
+
+
+async def test_access_lines_all_at_info_by_default(log_output: io.StringIO,
+                                                   tmp_path: Path) -> None:
+    logged = await access_lines({}, log_output, tmp_path)
+    assert [level for level, *_ in logged] == ["info"] * 5
+    assert [route for *_, route in logged] == [
+        "/health/live", "/metrics", "/api/orders", "/api/orders/{order_hash}", "/api/orders"]
+
+
+async def test_access_changes_logs_successful_reads_at_debug(log_output: io.StringIO,
+                                                             tmp_path: Path) -> None:
+    """``log.access = "changes"`` (the devnet's): health checks, scrapes and polling that
+    succeed go to debug; a refused read and every write stay at info."""
+    logged = await access_lines({"log.access": "changes"}, log_output, tmp_path)
+    assert logged == [
+        ("debug", "GET", 200, "/health/live"), ("debug", "GET", 200, "/metrics"),
+        ("debug", "GET", 200, "/api/orders"), ("info", "GET", 404, "/api/orders/{order_hash}"),
+        ("info", "POST", 400, "/api/orders")]
+    quiet = io.StringIO()
+    configure_logging(format="json", level="info", stream=quiet, cache=False)
+    await access_lines({"log.access": "changes"}, quiet, tmp_path / "again")
+    assert [line["status"] for line in lines(quiet) if line["event"] == "http_request"] == [
+        404, 400]
+
+
+def test_log_access_is_checked() -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ={"RELAYER_LOG_ACCESS": "some"})
+    assert refused.value.message == "RELAYER_LOG_ACCESS must be all or changes"
 
 
 async def test_order_hash_is_bound_inside_routes(log_output: io.StringIO) -> None:
@@ -210,7 +284,7 @@ async def test_a_whole_swap_logs_no_secret(tmp_path: Path, log_output: io.String
         h.confirm()
         await h.coordinator.tick()
         assert fill.status is FillStatus.SETTLED
-        assert h.book.get(h.order_hash).status is OrderStatus.FILLED  # type: ignore[union-attr]
+        assert h.book.get(h.order_hash).status is OrderStatus.EXECUTED  # type: ignore[union-attr]
     finally:
         await h.close()
     text = log_output.getvalue()

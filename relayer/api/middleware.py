@@ -32,7 +32,8 @@ def middleware_stack(settings: Settings, *, keys: KeyRegistry, clock: Clock, met
     stack = [
         # Outermost: every response below, refusals included, carries the request id,
         # is counted under its route template and gets the security headers.
-        Middleware(RequestIdMiddleware, routes=routes),
+        Middleware(RequestIdMiddleware, routes=routes,
+                   quiet_reads=settings.log.access == "changes"),
         Middleware(HttpMetricsMiddleware, metrics=metrics, routes=routes),
         Middleware(SecurityHeadersMiddleware, hsts_seconds=security.hsts_seconds),
         # Before anything reads a header: a head too large is refused whole.

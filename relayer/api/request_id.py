@@ -32,10 +32,13 @@ _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 log = structlog.get_logger(__name__)
 
 
-def _info_enabled(logger: Any) -> bool:
-    """False when info lines are filtered out, so the access line is not even built."""
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _enabled(logger: Any, level: int) -> bool:
+    """False when ``level`` is filtered out, so the access line is not even built."""
     check = getattr(logger, "is_enabled_for", None)
-    return True if check is None else bool(check(logging.INFO))
+    return True if check is None else bool(check(level))
 
 
 def request_id_from(headers: Headers) -> str:
@@ -45,10 +48,13 @@ def request_id_from(headers: Headers) -> str:
 
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp, *, routes: Sequence[BaseRoute] = (),
-                 access_log: bool = True) -> None:
+                 access_log: bool = True, quiet_reads: bool = False) -> None:
+        """``quiet_reads`` (``log.access = "changes"``): successful reads are logged at
+        debug, so health checks and polling clients do not fill the log."""
         self.app = app
         self._routes = routes
         self._access_log = access_log
+        self._quiet_reads = quiet_reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -72,11 +78,14 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if self._access_log and scope["type"] == "http" and _info_enabled(log):
-                self._log(scope, status, time.perf_counter() - started)
+            if self._access_log and scope["type"] == "http":
+                quiet = self._quiet_reads and scope["method"] in _READS and status < 400
+                level = logging.DEBUG if quiet else logging.INFO
+                if _enabled(log, level):
+                    self._log(scope, status, time.perf_counter() - started, level)
             structlog.contextvars.reset_contextvars(**tokens)
 
-    def _log(self, scope: Scope, status: int, seconds: float) -> None:
+    def _log(self, scope: Scope, status: int, seconds: float, level: int) -> None:
         principal = scope.get(PRINCIPAL_KEY)
         fields = {
             "method": scope["method"],
@@ -89,7 +98,7 @@ class RequestIdMiddleware:
         order_hash = scope.get("path_params", {}).get("order_hash")
         if order_hash is not None:
             fields["order_hash"] = order_hash
-        log.info("http_request", **fields)
+        log.log(level, "http_request", **fields)
 
 
 class _BindOrderHash:
