@@ -24,7 +24,7 @@ import structlog
 from relayer.auction.curve import fill_taking_amount
 from relayer.chains.escrows import EscrowBook, EscrowKey, EscrowPhase, EscrowState
 from relayer.clock import Clock
-from relayer.errors import ConflictError, NotFoundError, ValidationError
+from relayer.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from relayer.events.bus import EventBus
 from relayer.events.chain import (
     ChainEventReverted,
@@ -49,6 +49,7 @@ from relayer.orders.status import TRANSITIONS, OrderStatus
 from relayer.settlement.coverage import match
 from relayer.settlement.custody import CustodyKeyring
 from relayer.settlement.fills import (
+    BEFORE_RELEASE,
     QUIET,
     TERMINAL,
     FillStatus,
@@ -230,8 +231,13 @@ class Coordinator:
         seen: set[str] = set()
         for placed in placements:
             fill = self._fill(placed.fill_id, order_hash, placed.index)
-            fill.secret_index = placed.index
             seen.add(placed.fill_id)
+            if fill.status in TERMINAL:
+                # Settled or refunded with every spend final: nothing moves it again (a
+                # tip that steps back must not take a settled fill back to a withdrawal).
+                fill.derived = fill.status
+                continue
+            fill.secret_index = placed.index
             if placed.authentic:
                 await self._settle(entry, fill, placed, now)
             else:
@@ -269,6 +275,11 @@ class Coordinator:
         targets = self._targets(entry)
         await self._learn_secret_from_chain(signed, fill, src, targets)
         released = self._secrets.get(entry.order_hash, fill.secret_index) is not None
+        if not released and fill.status not in BEFORE_RELEASE | {FillStatus.REVERTED}:
+            # The log says this fill's secret is out but this coordinator did not release
+            # it (another one did): learn the release before judging the fill.
+            released = await self._secrets.refresh(entry.order_hash,
+                                                   fill.secret_index) is not None
         dst, verdict = self._destination(entry, placed, targets, now)
         fill.src, fill.dst = src, dst
         view = FillView(
@@ -447,10 +458,14 @@ class Coordinator:
             if keccak256(secret) != signed.secret_hashes[index]:
                 raise ValidationError("the secret does not hash to the order's secret hash",
                                       code="SECRET_MISMATCH", details={"field": "secret"})
-            released = self._secrets.get(order_hash, index)
+            # The log, not this process's memory: another coordinator may have released it.
+            released = await self._secrets.refresh(order_hash, index)
             if released is not None:
                 return released
             fills = await self._evaluate(order_hash)
+            released = self._secrets.get(order_hash, index)
+            if released is not None:  # seen on chain while evaluating
+                return released
             ready = [f for f in fills
                      if f.secret_index == index and f.derived is FillStatus.READY]
             if not ready:
@@ -497,7 +512,15 @@ class Coordinator:
                 return
             old = fill.status if fill.version > 0 else FillStatus.SRC_SEEN
             if fill.version > 0 and old is not status:
-                check_transition(old, status)
+                try:
+                    check_transition(old, status)
+                except TransitionError:
+                    # What the log holds cannot move there (it knows of a release or an
+                    # outcome this derivation did not see): keep it, and never let one
+                    # fill stop the evaluation of the others.
+                    log.warning("fill_transition_refused", order_hash=fill.order_hash,
+                                fill_id=fill.fill_id, old=str(old), new=str(status))
+                    return
             event = FillStatusChanged(order_hash=fill.order_hash, fill_id=fill.fill_id,
                                       secret_index=fill.secret_index, old=str(old),
                                       new=str(status), reasons=reasons, at=now)

@@ -37,6 +37,20 @@ class SecretLedger:
     def get(self, order_hash: str, index: int) -> SecretReleased | None:
         return self._released.get((order_hash, index))
 
+    async def refresh(self, order_hash: str, index: int) -> SecretReleased | None:
+        """Read the release of secret ``index`` from the log, where another coordinator
+        (a replica, a former leader) may have recorded it since this one last looked."""
+        found = self._released.get((order_hash, index))
+        if found is not None:
+            return found
+        records = await self._store.read_stream(secret_stream(order_hash, index))
+        if not records:
+            return None
+        event = from_record(records[0])
+        assert isinstance(event, SecretReleased)
+        self.fold(event)
+        return event
+
     async def release(self, signed: SignedOrder, fill_id: str, index: int, secret: bytes, *,
                       source: str, now: int) -> bool:
         """Record the release of secret ``index``, then share it; False if it was out."""

@@ -490,3 +490,51 @@ async def test_a_replica_behind_the_log_never_accepts_a_secret_on_a_stale_ready(
         assert released(h) == []
     finally:
         await h.close()
+
+
+# Found by the adversarial model (tests/settlement/test_adversarial.py).
+
+
+async def test_a_settled_fill_stays_settled_when_the_tip_steps_back(h: Harness) -> None:
+    desk = Desk(h)
+    signed = await desk.order()
+    h.clock.advance(30)
+    src = desk.src(signed)
+    await h.chain(src)
+    dst = desk.dst(signed, src)
+    await h.chain(dst)
+    await settle_time(h)
+    (event,) = released(h)
+    secret = desk.secrets[signed.order_hash].secrets[0]
+    await h.chain(h.withdrawn(dst, secret))
+    await h.chain(h.withdrawn(src, secret))
+    h.confirm()
+    await h.coordinator.tick()
+    assert fill_of(h, src).status is FillStatus.SETTLED
+    h.chains.heights["ethereum"] -= 2
+    await h.coordinator.tick()
+    await h.coordinator.evaluate(signed.order_hash)
+    assert fill_of(h, src).status is FillStatus.SETTLED
+
+
+async def test_a_second_coordinator_learns_a_release_it_did_not_make(tmp_path: Path) -> None:
+    h = Harness(tmp_path, custody=False)
+    await h.open()
+    try:
+        desk = Desk(h)
+        signed = await desk.order(custody=False, parts=2)
+        second = h.new_coordinator()
+        h.clock.advance(30)
+        src = desk.src(signed, index=2)
+        await h.chain(src)
+        await h.chain(desk.dst(signed, src))
+        await settle_time(h)
+        secret = desk.secrets[signed.order_hash].secrets[2]
+        await h.coordinator.accept_secret(signed.order_hash, 2, secret)
+        await second.tick()
+        (fill,) = second.fills(signed.order_hash)
+        assert fill.status is FillStatus.SECRET_RELEASED
+        event = await second.accept_secret(signed.order_hash, 2, secret)
+        assert event.source == "maker" and len(released(h)) == 1
+    finally:
+        await h.close()
