@@ -16,19 +16,22 @@ from relayer.chains.registry import ChainKind, ChainRegistry
 from relayer.errors import ValidationError
 
 _KEY_HASH = re.compile(r"^(0x)?[0-9a-fA-F]{56}$")
+_CACHE_LIMIT = 100_000
 
 
 class RegistryParties:
     def __init__(self, chains: ChainRegistry,
                  resolvers: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self._chains = chains
+        self._canonicals: dict[tuple[str, str, bool], str] = {}
+        """Parsed parties (bech32 decoding is the coordinator's hottest path)."""
         self._resolver_of: dict[tuple[str, str], str] = {}
         for name, addresses in (resolvers or {}).items():
             for chain, address in addresses.items():
                 self._resolver_of[(chain, self._canonical(chain, address))] = name
 
     def same(self, chain: str, a: str, b: str) -> bool:
-        return self._canonical(chain, a) == self._canonical(chain, b)
+        return a == b or self._cached(chain, a) == self._cached(chain, b)
 
     def same_address(self, chain: str, a: str, b: str) -> bool:
         if a == b:
@@ -36,19 +39,29 @@ class RegistryParties:
         kind = self._chains.get(chain, field="chain").kind
         if kind is ChainKind.EVM:
             return a.lower() == b.lower()
-        return self._raw(chain, a) == self._raw(chain, b)
+        return self._cached(chain, a, whole=True) == self._cached(chain, b, whole=True)
 
     def same_resolver(self, src_chain: str, src_taker: str,
                       dst_chain: str, dst_taker: str) -> bool:
         if src_chain == dst_chain:
             return self.same(src_chain, src_taker, dst_taker)
-        src = self._resolver_of.get((src_chain, self._canonical(src_chain, src_taker)))
-        dst = self._resolver_of.get((dst_chain, self._canonical(dst_chain, dst_taker)))
+        src = self._resolver_of.get((src_chain, self._cached(src_chain, src_taker)))
+        dst = self._resolver_of.get((dst_chain, self._cached(dst_chain, dst_taker)))
         return src is not None and src == dst
 
     def resolver(self, chain: str, address: str) -> str | None:
         """The configured resolver that owns ``address`` on ``chain``."""
         return self._resolver_of.get((chain, self._canonical(chain, address)))
+
+    def _cached(self, chain: str, text: str, *, whole: bool = False) -> str:
+        key = (chain, text, whole)
+        found = self._canonicals.get(key)
+        if found is None:
+            if len(self._canonicals) >= _CACHE_LIMIT:
+                self._canonicals.clear()
+            found = (self._raw(chain, text) if whole else self._canonical(chain, text))
+            self._canonicals[key] = found
+        return found
 
     def _raw(self, chain_name: str, text: str) -> str:
         """The whole Cardano address as hex (payment and stake parts), or the text."""
