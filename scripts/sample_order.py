@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Make a signed sample order (or its cancellation) for the local devnet.
+"""Make a signed sample order (its secret, or its cancellation) for the local devnet.
 
     sample_order.py order  [--relayer URL] [--direction eth-to-ada|ada-to-eth] [--amount N]
+    sample_order.py secret ORDER_HASH [--idx N]
     sample_order.py cancel ORDER_HASH [--direction ...]
 
 ``order`` asks the relayer for a quote, takes the recommended preset, makes a
 fresh secret, signs with the devnet maker key and prints the JSON body for
 ``POST /api/orders``. The secret goes to ``.devnet/secrets/<order hash>.json``,
-never to the terminal. ``cancel`` prints the body for ``DELETE /api/orders/{hash}``.
+never to the terminal. ``secret`` prints the body for ``POST
+/api/orders/{hash}/secrets`` from that file: what the maker sends once the relayer
+says its fill is ready. ``cancel`` prints the body for ``DELETE /api/orders/{hash}``.
 The devnet keys below are public test keys: never use them with real funds.
 """
 
@@ -105,6 +108,17 @@ def make_order(args: argparse.Namespace) -> int:
     return 0
 
 
+def make_secret(args: argparse.Namespace) -> int:
+    secret_file = SECRETS_DIR / f"{args.order_hash}.json"
+    try:
+        saved = json.loads(secret_file.read_text())
+    except FileNotFoundError:
+        print(f"no secret saved for {args.order_hash} in {SECRETS_DIR}", file=sys.stderr)
+        return 1
+    print(json.dumps({"idx": args.idx, "secret": saved["secrets"][args.idx]}))
+    return 0
+
+
 def make_cancel(args: argparse.Namespace) -> int:
     digest = cancel_digest_of(validator_for(args.config), args.order_hash)
     signature = (sign_evm(digest, EVM_MAKER_KEY) if args.direction == "eth-to-ada"
@@ -118,15 +132,19 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="the relayer's TOML config, if not the defaults")
     parser.add_argument("--direction", choices=["eth-to-ada", "ada-to-eth"],
-                        default="eth-to-ada")
+                        default="eth-to-ada", help="which chain the maker pays on")
     commands = parser.add_subparsers(dest="command", required=True)
-    order = commands.add_parser("order")
-    order.add_argument("--relayer", default="http://127.0.0.1:8080")
+    order = commands.add_parser("order", help="a signed order from the recommended preset")
+    order.add_argument("--relayer", default="http://127.0.0.1:8080", help="the relayer's URL")
     order.add_argument("--amount", default="100000000", help="making amount in base units")
-    cancel = commands.add_parser("cancel")
-    cancel.add_argument("order_hash")
+    secret = commands.add_parser("secret", help="the body that posts an order's saved secret")
+    secret.add_argument("order_hash", help="the order's hash (0x...)")
+    secret.add_argument("--idx", type=int, default=0, help="the fill's secret index")
+    cancel = commands.add_parser("cancel", help="a maker-signed cancellation")
+    cancel.add_argument("order_hash", help="the order's hash (0x...)")
     args = parser.parse_args()
-    return make_order(args) if args.command == "order" else make_cancel(args)
+    run = {"order": make_order, "secret": make_secret, "cancel": make_cancel}[args.command]
+    return run(args)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from relayer.chains.registry import ChainRegistry
+from relayer.devnet.maker import SwapSpec
 from relayer.devnet.scenario_kit import Report, Scene
 from relayer.devnet.scenarios import NEEDS, SCENARIOS, describe, run_scenario
 from relayer.devnet.stack import DEVNET_DIR, Devnet, DevnetOptions, forget_earlier_run
@@ -31,6 +33,8 @@ from relayer.log_setup import configure_logging
 
 CANNOT_RUN_HERE = 3
 """Exit status of a scenario that needs more than the flags gave (not a failed check)."""
+LOG_FILE = "devnet.log"
+"""In the devnet directory: the log lines of this process (not of its child processes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +61,24 @@ def main(*, config: str | None, port: int | None, scenario: str | None, as_json:
         print(f"relayer devnet: scenario {scenario} cannot run here: it needs {needs.flags}",
               file=sys.stderr)
         return CANNOT_RUN_HERE
-    # Logs go to stderr; with --json, stdout holds nothing but the report. The ogmios
-    # client warns about every reply its models do not know; the wallets handle those.
-    configure_logging(format="console", level="info")
-    logging.getLogger("ogmios").setLevel(logging.ERROR)
-    logging.getLogger("web3").setLevel(logging.WARNING)
     ports = Ports()
     options = DevnetOptions(
         directory=Path(directory) if directory else DEVNET_DIR,
         relayer_port=port or ports.relayer, anvil_port=anvil_port or ports.anvil,
         ogmios_port=ogmios_port or ports.ogmios, config_file=config,
         store_url=store_url, replicas=replicas)
+    if scenario is not None and as_json:
+        # stdout holds nothing but the report; the log lines go to stderr.
+        configure_logging(format="console", level="info")
+    else:
+        # The console is for what the devnet says; the log lines of what runs in this
+        # process (the maker, wallets, a scenario's resolvers, their libraries) go to a
+        # file of their own, as the child processes' do.
+        options.directory.mkdir(parents=True, exist_ok=True)
+        log_file = open(options.directory / LOG_FILE, "w")  # open for the process's life
+        configure_logging(format="json", level="info", stream=log_file)
+        logging.captureWarnings(True)
+    logging.getLogger("web3").setLevel(logging.WARNING)
     if scenario is None:
         return asyncio.run(_demo(options))
     report = asyncio.run(_scenario(options, scenario))
@@ -75,6 +86,7 @@ def main(*, config: str | None, port: int | None, scenario: str | None, as_json:
         print(json.dumps(report.to_json(), indent=2))
     else:
         _print_report(report)
+        print(f"  log: {options.directory / LOG_FILE}")
     return 0 if report.ok else 1
 
 
@@ -108,8 +120,10 @@ async def _demo(options: DevnetOptions) -> int:
         _say(f"ethereum {devnet.rpc_url} (deployment in {devnet.dir / 'ethereum.json'})")
         _say(f"cardano  {devnet.ogmios_url} (funded keys in {devnet.dir / 'cardano-keys.json'})")
         _say(f"relayer  {devnet.relayer_url} (logs in {devnet.dir / 'relayer.log'})")
+        _say(f"demo maker and wallets: logs in {devnet.dir / LOG_FILE}")
         _say(f"Explorer: {devnet.relayer_url}/")
-        _say(f"resolver alpha running (config {devnet.dir / 'resolver-alpha.toml'})")
+        _say(f"resolver alpha running (config {devnet.dir / 'resolver-alpha.toml'}, "
+             f"logs in {devnet.dir / 'resolver-alpha.log'})")
         report = Report(scenario="demo")
         scene = Scene(devnet, report)
         try:
@@ -149,8 +163,7 @@ async def _demo_swap(scene: Scene, direction: str, custody: bool) -> None:
     received_before = await receiver_wallet.balance(spec.taker_asset, spec.receiver)
     order = await scene.submit(spec)
     _say(f"{direction}: order {order.order_hash} submitted "
-         f"({spec.making_amount} {spec.maker_asset} on {spec.src_chain} for at least "
-         f"{spec.taking_amount} {spec.taker_asset} on {spec.dst_chain}; "
+         f"({submitted_terms(scene.chains, spec)}; "
          f"secrets {'in custody' if custody else 'posted by the maker'})")
     if not custody:
         scene.spawn(scene.maker.keep_revealing([order]))
@@ -168,11 +181,44 @@ async def _demo_swap(scene: Scene, direction: str, custody: bool) -> None:
     await scene.until(f"{direction} to settle", progress, timeout=180)
     maker_moved = await maker_wallet.balance(spec.maker_asset) - maker_before
     received = await receiver_wallet.balance(spec.taker_asset, spec.receiver) - received_before
-    names = {scene.token: "TUSD", "lovelace": "lovelace"}
-    locked = " (locked before it was submitted)" if spec.src_chain == "cardano" else ""
-    _say(f"{direction}: settled. maker {maker_moved:+d} {names[spec.maker_asset]} on "
-         f"{spec.src_chain}{locked}; receiver {received:+d} {names[spec.taker_asset]} "
-         f"on {spec.dst_chain}")
+    _say(f"{direction}: settled. {moved_terms(scene.chains, spec, maker_moved, received)}")
+
+
+def human_amount(amount: int, decimals: int, *, signed: bool = False) -> str:
+    """Base units as a person reads them, exactly (integers and text, never a float):
+    ``-100000000, 6`` -> ``-100``, ``197980000, 6, signed`` -> ``+197.98``."""
+    sign = "-" if amount < 0 else "+" if signed and amount > 0 else ""
+    whole, fraction = divmod(abs(amount), 10**decimals)
+    text = f"{whole:,}"
+    if fraction:
+        text += "." + f"{fraction:0{decimals}d}".rstrip("0")
+    return sign + text
+
+
+def _tokens(chains: ChainRegistry, chain: str, asset_id: str, amount: int, *,
+            signed: bool = False) -> str:
+    asset = chains.get(chain, field="chain").asset(asset_id, field="asset")
+    return f"{human_amount(amount, asset.decimals, signed=signed)} {asset.symbol}"
+
+
+def submitted_terms(chains: ChainRegistry, spec: SwapSpec) -> str:
+    return (f"{_tokens(chains, spec.src_chain, spec.maker_asset, spec.making_amount)} on "
+            f"{spec.src_chain} for at least "
+            f"{_tokens(chains, spec.dst_chain, spec.taker_asset, spec.taking_amount)} on "
+            f"{spec.dst_chain}")
+
+
+def moved_terms(chains: ChainRegistry, spec: SwapSpec, maker_moved: int, received: int) -> str:
+    """What the swap moved: the maker's balance of its asset, the receiver's of the other."""
+    paid = f"maker {_tokens(chains, spec.src_chain, spec.maker_asset, maker_moved, signed=True)}"
+    paid += f" on {spec.src_chain}"
+    fee = -maker_moved - spec.making_amount
+    if spec.src_chain == "cardano":  # the lock was the maker's own transaction
+        paid += (f" ({_tokens(chains, spec.src_chain, spec.maker_asset, spec.making_amount)} "
+                 "locked before the order was submitted, and that transaction's fee of "
+                 f"{_tokens(chains, spec.src_chain, spec.maker_asset, fee)})")
+    got = _tokens(chains, spec.dst_chain, spec.taker_asset, received, signed=True)
+    return f"{paid}; receiver {got} on {spec.dst_chain}"
 
 
 def _print_report(report: Report) -> None:

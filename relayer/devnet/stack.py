@@ -56,6 +56,18 @@ TUSD_FLOAT = 10**15
 ADA_PER_TUSD = "2"
 """What the reference resolvers value TUSD at: 1 TUSD = 2 ADA (as the default config's
 USD prices say); both have 6 decimals, so base units trade at the same ratio."""
+RESOLVER_COSTS = {"fixed": 0, "min_profit_bps": 100}
+"""The reference resolvers' costs and margin: they pay at most 99% of what they value."""
+QUOTE_PRESETS = {
+    name: {"auction_duration": duration, "start_delay": 12, "initial_rate_bump": bump,
+           "min_return_bps": 9_800, "order_lifetime": 1_800}
+    for name, duration, bump in (("fast", 30, 150_000), ("medium", 60, 250_000),
+                                 ("slow", 120, 400_000))
+}
+"""The relayer's quote presets on the devnet (``GET /api/quote``, the README's walkthrough):
+minutes shorter than production's, and ending at 98% of the market price, so the reference
+resolvers' 1% margin meets the price mid-auction (production's end at 99-99.5%: a
+resolver asking 1% would never fill them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +281,10 @@ class Devnet:
             **base,
             "data_dir": str(self.dir / "relayer"),
             "server": {**base.get("server", {}), "port": self.options.relayer_port},
-            "log": {"format": "json", "level": "info"},
+            # Successful reads (the resolvers' and the maker's polling, health checks) at
+            # debug: the log is for following the swaps.
+            "log": {"format": "json", "level": "info", "access": "changes"},
+            "quote": {"presets": QUOTE_PRESETS, **base.get("quote", {})},
             "security": {**base.get("security", {}),
                          "api_keys_file": str(self.dir / "api-keys"),
                          # Every party of the devnet calls from 127.0.0.1: the per-IP
@@ -335,7 +350,7 @@ class Devnet:
                         "reference_scripts": {
                             "escrow": _ref(self.references.escrow),
                             "order": _ref(self.references.order)}},
-            "costs": {"fixed": 0, "min_profit_bps": 100},
+            "costs": RESOLVER_COSTS,
         }
         token = str(self.deployment["token"])
         rates = (
@@ -376,5 +391,5 @@ def forget_earlier_run(directory: Path) -> None:
     import shutil
 
     shutil.rmtree(directory / "relayer", ignore_errors=True)
-    for name in ("relayer.log", "anvil.log", "cardano.log"):
+    for name in ("relayer.log", "anvil.log", "cardano.log", "resolver-alpha.log"):
         (directory / name).unlink(missing_ok=True)
