@@ -98,9 +98,15 @@ class SQLiteEventStore:
             self._queue.put(_STOP)
             await asyncio.to_thread(self._writer.join, 10)
             self._writer = None
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            # Under the reader lock: a query still running in a worker thread finishes
+            # first (closing a connection under a running statement crashes sqlite3).
+            def close_reader() -> None:
+                with self._reader_lock:
+                    reader.close()
+
+            await asyncio.to_thread(close_reader)
 
     async def append(
         self, records: Sequence[NewRecord], *, checkpoint: Checkpoint | None = None
