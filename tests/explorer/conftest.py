@@ -98,8 +98,11 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     clock = FakeClock(NOW)
     settings = make_settings(data_dir=str(tmp_path))
     app = create_app(settings, clock=clock, run_scheduler=False)
+    # log_config=None: uvicorn's own config would stop its loggers propagating to the
+    # root for the rest of the session (tests/test_logging.py reads them there).
     config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
-                            lifespan="on", **uvicorn_options(settings.websocket))
+                            log_config=None, lifespan="on",
+                            **uvicorn_options(settings.websocket))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + START_TIMEOUT
