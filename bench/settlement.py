@@ -11,7 +11,8 @@ the receipt of ``secret_shared`` by a WebSocket client subscribed to the
 ``secrets`` channel. The devnet's destination finality lock (``dst_withdrawal``,
 5 s) outlasts the confirmations (2 blocks), so for nearly every fill the last
 rule is the lock, which ends at an exact chain time (the destination escrow's
-``deployedAt`` + 5 s). A poller watches each fill's withheld reasons; a fill
+creation, the later of its block's time and its ``deployedAt``, + 5 s). A poller
+watches each fill's withheld reasons; a fill
 whose last reasons before the release were anything but the lock alone is
 counted apart, not timed (its rule became true at a block whose arrival time
 this benchmark does not know). Throughput is settled swaps per minute, from
@@ -38,7 +39,7 @@ from relayer.devnet.process import free_port
 from relayer.devnet.scenario_kit import SETTLED, Report, Scene
 from relayer.devnet.stack import Devnet, DevnetOptions
 from relayer.log_setup import configure_logging
-from relayer.orders.timelocks import Stage
+from relayer.orders.timelocks import Stage, Timelocks
 from relayer.settlement.policy import stage_start
 
 
@@ -120,7 +121,14 @@ async def measure(devnet: Devnet, orders: int) -> dict[str, Any]:
                 if record.outcome != SETTLED or record.dst is None:
                     continue
                 key = (record.order_hash, record.secret_index)
-                lock_ends = stage_start(record.dst.immutables.timelocks, Stage.DST_WITHDRAWAL)
+                # The relayer counts the lock from the escrow's creation: the later of its
+                # block's time and the deployedAt it declares (a Cardano lower validity
+                # bound lies before the block), never before the escrow's own stage.
+                packed = record.dst.immutables.timelocks
+                offsets, deployed_at = Timelocks.unpack(packed)
+                lock_ends = max(max(record.dst.created.block_time, deployed_at)
+                                + offsets.dst_withdrawal,
+                                stage_start(packed, Stage.DST_WITHDRAWAL))
                 if last.get(key) == ("DST_FINALITY_LOCK",) and key in seen:
                     latencies.append(seen[key] - lock_ends)
                 else:
