@@ -228,6 +228,8 @@ class Coordinator:
             return []
         now = int(self._clock.now())
         placements = self._placements(entry)
+        known = {order_hash: placements}  # placed once per evaluation; coverage reads it
+        targets = self._targets(entry)
         seen: set[str] = set()
         for placed in placements:
             fill = self._fill(placed.fill_id, order_hash, placed.index)
@@ -239,7 +241,7 @@ class Coordinator:
                 continue
             fill.secret_index = placed.index
             if placed.authentic:
-                await self._settle(entry, fill, placed, now)
+                await self._settle(entry, fill, placed, targets, known, now)
             else:
                 fill.src, fill.dst = placed.state, None
                 fill.derived = FillStatus.FOREIGN
@@ -270,9 +272,9 @@ class Coordinator:
                 and s.phase is not EscrowPhase.CANCELLED and not s.rescues]
 
     async def _settle(self, entry: OrderEntry, fill: Fill, placed: Placement,
+                      targets: list[EscrowState], known: dict[str, list[Placement]],
                       now: int) -> None:
         signed, src = entry.signed, placed.state
-        targets = self._targets(entry)
         await self._learn_secret_from_chain(signed, fill, src, targets)
         released = self._secrets.get(entry.order_hash, fill.secret_index) is not None
         if not released and fill.status not in BEFORE_RELEASE | {FillStatus.REVERTED}:
@@ -280,7 +282,7 @@ class Coordinator:
             # it (another one did): learn the release before judging the fill.
             released = await self._secrets.refresh(entry.order_hash,
                                                    fill.secret_index) is not None
-        dst, verdict = self._destination(entry, placed, targets, now)
+        dst, verdict = self._destination(entry, placed, targets, known, now)
         fill.src, fill.dst = src, dst
         view = FillView(
             src=src, dst=dst, verdict=verdict, released=released, now=now,
@@ -306,8 +308,8 @@ class Coordinator:
         await self._record(fill, status, reasons, now)
 
     def _destination(self, entry: OrderEntry, placed: Placement,
-                     targets: list[EscrowState], now: int
-                     ) -> tuple[EscrowState | None, Verdict]:
+                     targets: list[EscrowState], known: dict[str, list[Placement]],
+                     now: int) -> tuple[EscrowState | None, Verdict]:
         """The fill's destination escrow and the verdict of every rule on the pair.
 
         Rule 6 first: the open authentic source escrows of this maker locked with this
@@ -315,7 +317,7 @@ class Coordinator:
         fill that got one is judged with it. Otherwise (it is not open any more, or
         nothing fits it) the destination that comes closest to passing is shown: a
         wrong one claiming the same hashlock must not hide a right one."""
-        members, matched = self._coverage(entry, placed, now)
+        members, matched = self._coverage(entry, placed, known, now)
         key = (placed.state.chain, placed.state.escrow)
         unmatched = [k for k, (_, candidates) in members.items() if matched.get(k) is None]
         own_candidates = members[key][1] if key in members else []
@@ -337,7 +339,8 @@ class Coordinator:
         assert best is not None
         return best
 
-    def _coverage(self, entry: OrderEntry, placed: Placement, now: int
+    def _coverage(self, entry: OrderEntry, placed: Placement,
+                  known: dict[str, list[Placement]], now: int
                   ) -> tuple[dict[EscrowKey, tuple[EscrowState, list[EscrowState]]],
                              dict[EscrowKey, EscrowState | None]]:
         """Every open authentic source escrow of this order's maker locked with the
@@ -347,7 +350,6 @@ class Coordinator:
         order = entry.signed.order
         hashlock = placed.state.immutables.hashlock.lower()
         members: dict[EscrowKey, tuple[EscrowState, list[EscrowState]]] = {}
-        cache: dict[str, list[Placement]] = {}
         for state in self._escrows.by_hashlock(hashlock):
             if state.role is not EscrowRole.SRC or state.phase is not EscrowPhase.OPEN:
                 continue
@@ -363,8 +365,9 @@ class Coordinator:
             if other.src_chain != order.src_chain or not self._parties.same(
                     order.src_chain, other.maker, order.maker):
                 continue
-            placements = cache.get(owner.order_hash) or self._placements(owner)
-            cache[owner.order_hash] = placements
+            placements = known.get(owner.order_hash)
+            if placements is None:
+                placements = known[owner.order_hash] = self._placements(owner)
             found = next((p for p in placements if p.state.escrow == state.escrow
                           and p.state.chain == state.chain), None)
             if found is None or not found.authentic:
