@@ -31,16 +31,15 @@ from typing import Any
 import httpx
 from eth_abi.abi import encode as abi_encode
 
+from devnet.ethereum import EthereumDeployment, EthereumDevnet, load_artifact
 from relayer.auction import AuctionDetails
 from relayer.chains.escrows import EscrowBook
 from relayer.chains.ethereum.abi import EscrowAbi, canonical_type, selector
 from relayer.chains.ethereum.addresses import EscrowAddresses, with_deployed_at
 from relayer.chains.ethereum.failover import FailoverRpc
 from relayer.chains.ethereum.monitor import EthereumMonitor
-from relayer.devnet.ethereum import EthereumDeployment, EthereumDevnet, load_artifact
+from relayer.chains.events import CHAIN_CODEC, EscrowCreated, EscrowWithdrawn, chain_stream
 from relayer.events.bus import EventBus
-from relayer.events.chain import EscrowCreated, EscrowWithdrawn, chain_stream
-from relayer.events.codec import from_record
 from relayer.orders.timelocks import Timelocks
 from relayer.signing.eip712 import Domain, OrderStruct, order_digest
 from relayer.signing.keccak import keccak256
@@ -203,7 +202,7 @@ async def index_once(rpc_url: str, data_dir: Path, expected: int) -> tuple[float
             pass
         elapsed = time.perf_counter() - started
         records = await store.read_stream(chain_stream("ethereum"))
-        events = [from_record(r) for r in records]
+        events = [CHAIN_CODEC.decode(r) for r in records]
         created = {e.escrow for e in events if isinstance(e, EscrowCreated)}
         withdrawn = {e.escrow for e in events if isinstance(e, EscrowWithdrawn)}
         if len(events) != expected or len(created) * 2 != expected or withdrawn != created:

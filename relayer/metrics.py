@@ -25,9 +25,9 @@ from prometheus_client.registry import Collector
 from relayer import __version__
 from relayer.chains.status import ChainMonitor
 from relayer.events.bus import EventBus
-from relayer.events.settlement import FillStatusChanged, SecretReleased
 from relayer.orders.book import OrderBook
 from relayer.orders.status import OrderStatus
+from relayer.settlement.events import FillStatusChanged, SecretReleased
 from relayer.settlement.policy import Withheld
 from relayer.store.base import Checkpoint, EventStore, NewRecord, Record
 

@@ -19,6 +19,7 @@ from relayer.api.context import Relayer
 from relayer.api.custody import CustodyRoutes
 from relayer.api.edge import EDGE_STATE, Edge
 from relayer.api.errors import on_http_error, on_relayer_error, on_unexpected_error
+from relayer.api.explorer.routes import explorer_routes
 from relayer.api.health import HealthRoutes
 from relayer.api.http_metrics import MetricsRoute
 from relayer.api.middleware import middleware_stack
@@ -27,37 +28,43 @@ from relayer.api.orders import OrderRoutes
 from relayer.api.quote import QuoteRoutes
 from relayer.api.ratelimit import Throttle
 from relayer.api.request_id import bind_order_hash
+from relayer.api.settlement import SettlementRoutes, settlement_routes
 from relayer.api.webhooks import WebhookRoutes
 from relayer.api.ws.endpoint import websocket_service
-from relayer.auction.decayer import Decayer
-from relayer.auction.quote import StaticPriceSource
+from relayer.chains.cardano.events import CARDANO_EVENTS
 from relayer.chains.cardano.node import CardanoNode
 from relayer.chains.cardano.wiring import CardanoParts
 from relayer.chains.escrows import EscrowBook
 from relayer.chains.ethereum.rpc import EthereumRpc
 from relayer.chains.ethereum.wiring import EthereumParts
-from relayer.chains.registry import ChainRegistry
+from relayer.chains.events import CHAIN_EVENTS
 from relayer.chains.status import ChainMonitor
 from relayer.clock import Clock, SystemClock
 from relayer.config import Settings
 from relayer.errors import RelayerError
 from relayer.events.bus import EventBus
-from relayer.events.public import PublicEvents
-from relayer.explorer.routes import explorer_routes
+from relayer.events.codec import EventCodec
 from relayer.memory import freeze_survivors
 from relayer.metrics import Metrics, TimedStore
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
+from relayer.orders.events import ORDER_EVENTS
 from relayer.orders.validation import OrderValidator
+from relayer.pricing.decayer import Decayer
+from relayer.pricing.quote import StaticPriceSource
+from relayer.public.events import PublicEvents
 from relayer.replica.duties import FollowerPrices, LeaderDuties
 from relayer.replica.fanout import Fanout
 from relayer.replica.replica import Replica, leadership_for
 from relayer.security.errors import SecurityError
 from relayer.security.keys import KeyRegistry
 from relayer.settlement.custody import CustodyKeyring
+from relayer.settlement.events import SETTLEMENT_EVENTS
 from relayer.settlement.service import Settlement
 from relayer.store import EventStore, open_store
 from relayer.store.sequenced import SequencedStore
+from relayer.webhooks.records import WEBHOOK_RECORDS
 from relayer.webhooks.runtime import Webhooks
 
 log = structlog.get_logger(__name__)
@@ -90,6 +97,8 @@ def create_app(
     chains = ChainRegistry.from_settings(settings.chains)
     eth = settings.chains.ethereum
     bus = EventBus()
+    codec = EventCodec((*ORDER_EVENTS, *CHAIN_EVENTS, *CARDANO_EVENTS, *SETTLEMENT_EVENTS,
+                        *WEBHOOK_RECORDS))
     bus.on_handler_error = metrics.handler_failed
     book = OrderBook()
     escrows = EscrowBook()
@@ -107,7 +116,8 @@ def create_app(
     desk = OrderDesk(store=store, book=book, bus=bus, validator=validator, chains=chains,
                      clock=clock, funds={**eth_parts.funds, **ada_parts.funds})
     replica = Replica(store=sequenced, leadership=leadership_for(raw_store, settings),
-                      fanout=Fanout(desk=desk, escrows=escrows, bus=bus), escrows=escrows)
+                      fanout=Fanout(desk=desk, escrows=escrows, bus=bus, codec=codec),
+                      escrows=escrows)
     relayer = Relayer(
         settings=settings, store=store, bus=bus, chains=chains, desk=desk, clock=clock,
         base_fee=eth_parts.base_fee, prices=StaticPriceSource(), escrows=escrows,
@@ -122,7 +132,8 @@ def create_app(
                             monitors=relayer.monitors, clock=clock)
     webhooks = Webhooks(settings=settings, store=store, clock=clock, chains=chains,
                         public=PublicEvents(book, relayer.base_fee),
-                        position=lambda: max(desk.position, sequenced.applied), keys=keys)
+                        position=lambda: max(desk.position, sequenced.applied), keys=keys,
+                        codec=codec)
     throttle = Throttle(settings.security.rate_limit, clock)
     hub, ws_endpoint = websocket_service(
         settings.websocket, book=book, clock=clock, base_fee=relayer.base_fee, prices=decayer,
@@ -222,7 +233,7 @@ def create_app(
         Route("/api/admin/keys/reload", admin.reload_keys, methods=["POST"]),
         Route("/metrics", MetricsRoute(metrics, store).endpoint, methods=["GET"]),
     ]
-    routes.extend(settlement.routes())
+    routes.extend(settlement_routes(SettlementRoutes(settlement.coordinator, desk)))
     routes.extend(explorer_routes(relayer, settlement.coordinator))
     routes.append(Route("/openapi.json", OpenAPIRoute(
         chains, max_parts=settings.quote.max_parts).endpoint, methods=["GET"]))

@@ -6,15 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from relayer.auction.gas import BaseFeeSource
-from relayer.auction.quote import PriceSource
 from relayer.chains.escrows import EscrowBook
-from relayer.chains.registry import ChainRegistry
 from relayer.chains.status import ChainMonitor
 from relayer.clock import Clock
 from relayer.config import Settings
 from relayer.events.bus import EventBus
 from relayer.metrics import Metrics
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.desk import OrderDesk
+from relayer.pricing.quote import PriceSource
 from relayer.replica.replica import Replica
 from relayer.security.keys import KeyRegistry
 from relayer.security.principal import Authenticator

@@ -23,15 +23,15 @@ from relayer import __version__
 from relayer.api.admin import KeyList, KeysReloaded
 from relayer.api.custody import CustodyKeys
 from relayer.api.errors import ErrorBody
+from relayer.api.explorer.curve import MAX_SAMPLES, CurveView
+from relayer.api.explorer.timeline import OrderTimeline
 from relayer.api.quote import QuoteView
 from relayer.api.settlement import FillList, PublicActionList, SecretList, SecretWire
 from relayer.api.tokens import TokenList
-from relayer.api.views import OrderList, OrderView, PriceView, SubmitResult
-from relayer.chains.registry import ChainRegistry
-from relayer.explorer.curve import MAX_SAMPLES, CurveView
-from relayer.explorer.timeline import OrderTimeline
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import CancelWire, OrderSubmissionWire
+from relayer.public.views import OrderList, OrderView, PriceView, SubmitResult
 from relayer.security.principal import Scope
 from relayer.webhooks.wire import (
     DeliveryList,

@@ -8,11 +8,11 @@ from starlette.responses import Response
 
 from relayer.api.context import Relayer
 from relayer.api.requests import int_param, read_json, str_param
-from relayer.api.views import SubmitResult, decode_cursor, price_of, render_order, render_page
 from relayer.errors import ValidationError
 from relayer.orders.book import OrderFilter
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import CancelWire, OrderSubmissionWire
+from relayer.public.views import SubmitResult, decode_cursor, price_of, render_order, render_page
 
 _submission = msgspec.json.Decoder(OrderSubmissionWire)
 _cancel = msgspec.json.Decoder(CancelWire)

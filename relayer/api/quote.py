@@ -8,11 +8,11 @@ from starlette.responses import Response
 
 from relayer.api.context import Relayer
 from relayer.api.requests import int_param, str_param
-from relayer.auction.quote import PresetQuote, build_quote
 from relayer.errors import ValidationError
 from relayer.integers import parse_int
 from relayer.orders.validation import amount_limit
 from relayer.orders.wire import Amount, AuctionPointWire, AuctionWire, TimelocksWire
+from relayer.pricing.quote import PresetQuote, build_quote
 
 _encoder = msgspec.json.Encoder()
 

@@ -15,6 +15,7 @@ import msgspec
 from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from relayer.api.auth import principal_of, require
 from relayer.api.requests import read_json
@@ -172,3 +173,14 @@ class SettlementRoutes:
             if event.secret_index == index:
                 return "0x" + opened.hex()
         return None
+
+
+def settlement_routes(r: SettlementRoutes) -> list[Route]:
+    return [
+        Route("/api/orders/{order_hash}/fills", r.fills, methods=["GET"]),
+        Route("/api/orders/{order_hash}/ready-to-accept-secret-fills", r.ready,
+              methods=["GET"]),
+        Route("/api/orders/{order_hash}/secrets", r.submit_secret, methods=["POST"]),
+        Route("/api/orders/{order_hash}/secrets", r.secrets, methods=["GET"]),
+        Route("/api/actions/public", r.public_actions, methods=["GET"]),
+    ]

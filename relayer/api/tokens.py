@@ -10,7 +10,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from relayer.chains.registry import ChainRegistry
+from relayer.networks.registry import ChainRegistry
 
 
 class TokenView(msgspec.Struct):

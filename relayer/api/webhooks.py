@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from relayer.api.auth import require
 from relayer.api.requests import int_param, read_json, str_param
-from relayer.api.views import decode_cursor, encode_cursor
+from relayer.public.views import decode_cursor, encode_cursor
 from relayer.security.principal import Scope
 from relayer.webhooks.dispatcher import parse_status
 from relayer.webhooks.model import Delivery, Webhook

@@ -1,7 +1,7 @@
 """The escrow projection: every escrow the chain monitors have seen, on any chain.
 
 Both monitors and the settlement coordinator read escrows through this one
-``EscrowBook``. It folds the chain events of the log (``relayer.events.chain``)
+``EscrowBook``. It folds the chain events of the log (``relayer.chains.events``)
 into one state per escrow, kept by ``(chain, escrow)`` and indexed by order
 hash. A ``ChainEventReverted`` drops exactly the event it names (matched by
 ``ChainPoint.key``), so a reorg or rollback undoes an escrow's creation, its
@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from relayer.events.chain import (
-    CHAIN_EVENTS,
+from relayer.chains.events import (
+    CHAIN_CODEC,
     ChainEvent,
     ChainEventReverted,
     ChainPoint,
@@ -34,7 +34,6 @@ from relayer.events.chain import (
     LockOrigin,
     chain_stream,
 )
-from relayer.events.codec import from_record
 from relayer.store.base import EventStore
 
 
@@ -138,9 +137,8 @@ class EscrowBook:
         """Fold in one chain's stream from the log; the number of events read."""
         records = await store.read_stream(chain_stream(chain))
         for record in records:
-            event = from_record(record)
-            if isinstance(event, CHAIN_EVENTS):
-                self.apply(event)
+            if CHAIN_CODEC.knows(record):
+                self.apply(CHAIN_CODEC.decode(record))
         return len(records)
 
     def _created(self, event: EscrowCreated) -> None:

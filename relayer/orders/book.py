@@ -15,8 +15,8 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
-from relayer.events.types import OrderEvent, OrderSubmitted
 from relayer.orders.codec import submission_from_wire
+from relayer.orders.events import OrderEvent, OrderSubmitted
 from relayer.orders.model import SignedOrder
 from relayer.orders.status import OrderStatus, check_transition
 

@@ -10,19 +10,19 @@ from collections.abc import Mapping, Sequence
 
 import structlog
 
-from relayer.chains.registry import ChainRegistry
 from relayer.clock import Clock
 from relayer.errors import ConflictError, NotFoundError, SignatureError
 from relayer.events.bus import EventBus
-from relayer.events.codec import from_record, to_record
-from relayer.events.types import (
-    ORDER_EVENTS,
+from relayer.events.codec import to_record
+from relayer.networks.registry import ChainRegistry
+from relayer.orders.book import OrderBook, OrderEntry
+from relayer.orders.codec import signature_from_wire, submission_to_wire
+from relayer.orders.events import (
+    ORDER_CODEC,
     OrderEvent,
     OrderStatusChanged,
     OrderSubmitted,
 )
-from relayer.orders.book import OrderBook, OrderEntry
-from relayer.orders.codec import signature_from_wire, submission_to_wire
 from relayer.orders.funding import FundsCheck
 from relayer.orders.signatures import verify_signature
 from relayer.orders.status import CANCELLABLE, OrderStatus, check_transition
@@ -70,9 +70,8 @@ class OrderDesk:
             if not records:
                 return count
             for record in records:
-                event = from_record(record)
-                if isinstance(event, ORDER_EVENTS):
-                    self._book.apply(event, record.position)
+                if ORDER_CODEC.knows(record):
+                    self._book.apply(ORDER_CODEC.decode(record), record.position)
                 self.position = record.position
             count += len(records)
 
@@ -136,7 +135,8 @@ class OrderDesk:
         return entry
 
     async def _commit(self, events: Sequence[tuple[OrderEvent, int]]) -> list[OrderEntry]:
-        records: list[NewRecord] = [to_record(event, version=v) for event, v in events]
+        records: list[NewRecord] = [to_record(event, version=v, stream=event.order_hash)
+                                    for event, v in events]
         written = await self._store.append(records)
         entries = []
         for (event, _), record in zip(events, written, strict=True):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pycardano.cip import cip8
 
-from relayer.chains.registry import ChainKind, ParsedAddress
 from relayer.errors import SignatureError
+from relayer.networks.registry import ChainKind, ParsedAddress
 from relayer.orders.model import CoseSignature, MakerSignature
 from relayer.signing.secp256k1 import recover_address
 

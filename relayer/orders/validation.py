@@ -8,27 +8,37 @@ not depend on time or the signature, used again when the event log is replayed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
-from relayer.chains.registry import Chain, ChainKind, ChainRegistry, ParsedAddress
 from relayer.config import Settings
 from relayer.errors import ValidationError
 from relayer.integers import is_canonical
+from relayer.networks.registry import Chain, ChainKind, ChainRegistry, ParsedAddress
 from relayer.orders.codec import auction_from_wire, custody_from_wire, signature_from_wire
 from relayer.orders.merkle import merkle_root
 from relayer.orders.model import Custody, Order, SignedOrder, UtxoRef
 from relayer.orders.signatures import verify_signature
 from relayer.orders.timelocks import Timelocks
 from relayer.orders.wire import OrderSubmissionWire, OrderWire
-from relayer.settlement.custody import CustodyKeyring
 from relayer.signing.eip712 import Domain, OrderStruct, order_digest
 
 _U256 = 1 << 256
 _CARDANO_VALUE_MAX = (1 << 63) - 1
 
 
+class SealedSecrets(Protocol):
+    """The keys that open secrets a maker hands over in custody
+    (``relayer.settlement.custody.CustodyKeyring``)."""
+
+    def open(self, key_id: str, sealed: bytes, *, secret_hash: bytes, index: int) -> bytes:
+        """The secret in ``sealed``; a ``ValidationError`` unless it hashes to
+        ``secret_hash``."""
+        ...
+
+
 class OrderValidator:
     def __init__(self, chains: ChainRegistry, domain: Domain, *, max_parts: int,
-                 custody: CustodyKeyring | None = None,
+                 custody: SealedSecrets | None = None,
                  rescue_delays: Mapping[str, tuple[int, int]] | None = None) -> None:
         """``rescue_delays``: per chain, the escrow factory's (source, destination) rescue
         delays, after which an escrow's taker can take what it holds."""
@@ -40,7 +50,7 @@ class OrderValidator:
 
     @classmethod
     def from_settings(cls, settings: Settings, chains: ChainRegistry | None = None,
-                      custody: CustodyKeyring | None = None) -> OrderValidator:
+                      custody: SealedSecrets | None = None) -> OrderValidator:
         """The validator for a deployment: its chains and the factory's EIP-712 domain."""
         eth = settings.chains.ethereum
         domain = Domain(chain_id=eth.chain_id,

@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from relayer.auction.board import PriceBoard
 from relayer.auction.gas import BaseFeeSource
 from relayer.chains.status import ChainMonitor
 from relayer.clock import Clock
 from relayer.events.bus import EventBus
+from relayer.pricing.board import PriceBoard
 from relayer.store.leader import Duties, Leadership
 
 log = structlog.get_logger(__name__)

@@ -12,19 +12,21 @@ from __future__ import annotations
 import structlog
 
 from relayer.chains.escrows import EscrowBook
+from relayer.chains.events import CHAIN_EVENTS
 from relayer.errors import StoreError
 from relayer.events.bus import EventBus
-from relayer.events.chain import CHAIN_EVENTS
-from relayer.events.codec import from_record
-from relayer.events.types import ORDER_EVENTS
+from relayer.events.codec import EventCodec
 from relayer.orders.desk import OrderDesk
+from relayer.orders.events import ORDER_EVENTS
 from relayer.store.base import Record
 
 log = structlog.get_logger(__name__)
 
 
 class Fanout:
-    def __init__(self, *, desk: OrderDesk, escrows: EscrowBook, bus: EventBus) -> None:
+    def __init__(self, *, desk: OrderDesk, escrows: EscrowBook, bus: EventBus,
+                 codec: EventCodec) -> None:
+        self._codec = codec
         self._desk = desk
         self._escrows = escrows
         self._bus = bus
@@ -33,7 +35,7 @@ class Fanout:
 
     def apply(self, record: Record) -> None:
         try:
-            event = from_record(record)
+            event = self._codec.decode(record)
         except StoreError:
             # During a rolling upgrade a newer replica may write types this one lacks.
             self.unknown += 1

@@ -23,31 +23,32 @@ import structlog
 
 from relayer.auction.curve import fill_taking_amount
 from relayer.chains.escrows import EscrowBook, EscrowKey, EscrowPhase, EscrowState
-from relayer.clock import Clock
-from relayer.errors import ConflictError, NotFoundError, TransitionError, ValidationError
-from relayer.events.bus import EventBus
-from relayer.events.chain import (
+from relayer.chains.events import (
     ChainEventReverted,
     EscrowCancelled,
     EscrowCreated,
     EscrowRole,
     EscrowWithdrawn,
 )
-from relayer.events.codec import from_record, to_record
-from relayer.events.settlement import (
-    FillStatusChanged,
-    PublicActionAvailable,
-    SecretReleased,
-    fill_stream,
-)
-from relayer.events.types import OrderStatusChanged
+from relayer.clock import Clock
+from relayer.errors import ConflictError, NotFoundError, TransitionError, ValidationError
+from relayer.events.bus import EventBus
+from relayer.events.codec import to_record
 from relayer.orders.book import Fill as BookFill
 from relayer.orders.book import OrderBook, OrderEntry
+from relayer.orders.events import OrderStatusChanged
 from relayer.orders.model import SignedOrder
 from relayer.orders.progress import FillOutcome, FillProgress, next_status
 from relayer.orders.status import TRANSITIONS, OrderStatus
 from relayer.settlement.coverage import match
 from relayer.settlement.custody import CustodyKeyring
+from relayer.settlement.events import (
+    SETTLEMENT_CODEC,
+    FillStatusChanged,
+    PublicActionAvailable,
+    SecretReleased,
+    fill_stream,
+)
 from relayer.settlement.fills import (
     BEFORE_RELEASE,
     QUIET,
@@ -158,7 +159,7 @@ class Coordinator:
                 position = record.position
                 if not record.stream.startswith(("fill:", "secret:")):
                     continue
-                event = from_record(record)
+                event = SETTLEMENT_CODEC.decode(record)
                 if isinstance(event, FillStatusChanged):
                     fill = self._fill(event.fill_id, event.order_hash, event.secret_index)
                     fill.status = FillStatus(event.new)
@@ -553,7 +554,7 @@ class Coordinator:
     async def _reload(self, fill: Fill) -> None:
         records = await self._store.read_stream(fill_stream(fill.fill_id))
         if records:
-            last = from_record(records[-1])
+            last = SETTLEMENT_CODEC.decode(records[-1])
             assert isinstance(last, FillStatusChanged)
             fill.status, fill.reasons = FillStatus(last.new), last.reasons
             fill.version = records[-1].version

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from relayer.chains.registry import ChainKind, ChainRegistry
 from relayer.errors import ValidationError
+from relayer.networks.registry import ChainKind, ChainRegistry
 
 _KEY_HASH = re.compile(r"^(0x)?[0-9a-fA-F]{56}$")
 _CACHE_LIMIT = 100_000

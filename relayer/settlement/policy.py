@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from relayer.events.chain import EscrowCreated
+from relayer.chains.events import EscrowCreated
 from relayer.orders.model import SignedOrder
 from relayer.orders.timelocks import Stage, Timelocks
 

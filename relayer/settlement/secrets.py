@@ -12,10 +12,10 @@ from __future__ import annotations
 import structlog
 
 from relayer.events.bus import EventBus
-from relayer.events.codec import from_record, to_record
-from relayer.events.settlement import SecretReleased, SecretShared, secret_stream
+from relayer.events.codec import to_record
 from relayer.orders.model import SignedOrder
 from relayer.settlement.custody import CustodyKeyring, seal_secret
+from relayer.settlement.events import SETTLEMENT_CODEC, SecretReleased, SecretShared, secret_stream
 from relayer.store.base import EventStore, VersionConflict
 
 log = structlog.get_logger(__name__)
@@ -46,7 +46,7 @@ class SecretLedger:
         records = await self._store.read_stream(secret_stream(order_hash, index))
         if not records:
             return None
-        event = from_record(records[0])
+        event = SETTLEMENT_CODEC.decode(records[0])
         assert isinstance(event, SecretReleased)
         self.fold(event)
         return event
@@ -68,7 +68,7 @@ class SecretLedger:
             await self._store.append([to_record(event, version=1, stream=stream)])
         except VersionConflict:
             (record,) = await self._store.read_stream(stream)
-            stored = from_record(record)
+            stored = SETTLEMENT_CODEC.decode(record)
             assert isinstance(stored, SecretReleased)
             self._released[key] = stored
             return False

@@ -1,4 +1,4 @@
-"""The settlement part of a running relayer: the coordinator, its job and its routes."""
+"""The settlement part of a running relayer: the coordinator and its job."""
 
 from __future__ import annotations
 
@@ -7,15 +7,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from starlette.routing import Route
 
-from relayer.api.settlement import SettlementRoutes
 from relayer.chains.escrows import EscrowBook
-from relayer.chains.registry import ChainRegistry
 from relayer.chains.status import ChainMonitor
 from relayer.clock import Clock
 from relayer.config import Settings
 from relayer.events.bus import EventBus
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.desk import OrderDesk
 from relayer.settlement.coordinator import Coordinator
 from relayer.settlement.custody import CustodyKeyring
@@ -51,7 +49,6 @@ class Settlement:
                 dst_rescue_delays={
                     "ethereum": settings.chains.ethereum.rescue_delay_dst_seconds}),
             tip_height=tip_height, clock=clock, transition_order=desk.transition)
-        self._routes = SettlementRoutes(self.coordinator, desk)
         self._detach: Callable[[], None] | None = None
 
     async def start(self) -> None:
@@ -77,14 +74,3 @@ class Settlement:
         scheduler.add_job(self.coordinator.tick, "interval", seconds=self._tick_seconds,
                           id="settlement_tick", max_instances=1, coalesce=True,
                           start_date=datetime.fromtimestamp(first, UTC))
-
-    def routes(self) -> list[Route]:
-        r = self._routes
-        return [
-            Route("/api/orders/{order_hash}/fills", r.fills, methods=["GET"]),
-            Route("/api/orders/{order_hash}/ready-to-accept-secret-fills", r.ready,
-                  methods=["GET"]),
-            Route("/api/orders/{order_hash}/secrets", r.submit_secret, methods=["POST"]),
-            Route("/api/orders/{order_hash}/secrets", r.secrets, methods=["GET"]),
-            Route("/api/actions/public", r.public_actions, methods=["GET"]),
-        ]

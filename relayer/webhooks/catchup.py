@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import structlog
 
 from relayer.errors import StoreError
-from relayer.events.codec import from_record
-from relayer.events.public import PublicEvent, PublicEvents
+from relayer.events.codec import EventCodec
+from relayer.public.events import PublicEvent, PublicEvents
 from relayer.store.base import EventStore
 from relayer.webhooks.access import OwnerAccess
 from relayer.webhooks.endpoint import Endpoint
@@ -55,9 +55,10 @@ def match(published: PublicEvent, endpoints: Sequence[Endpoint], *,
 
 
 class Catchup:
-    def __init__(self, *, store: EventStore, public: PublicEvents,
+    def __init__(self, *, store: EventStore, codec: EventCodec, public: PublicEvents,
                  access: OwnerAccess | None = None) -> None:
         self._store = store
+        self._codec = codec
         self._public = public
         self._access = access
 
@@ -75,7 +76,7 @@ class Catchup:
                     return
                 position = record.position
                 try:
-                    event = from_record(record)
+                    event = self._codec.decode(record)
                 except StoreError:
                     log.warning("webhook_catchup_record_unknown", type=record.type,
                                 position=record.position)

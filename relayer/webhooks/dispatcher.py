@@ -40,8 +40,8 @@ import structlog
 from relayer.clock import Clock
 from relayer.config import WebhookSettings
 from relayer.errors import ValidationError
-from relayer.events.public import PublicEvent, PublicEvents
-from relayer.events.types import STORED, PriceUpdated
+from relayer.pricing.events import PriceUpdated
+from relayer.public.events import PublicEvent, PublicEvents
 from relayer.webhooks.access import REVOKED, OwnerAccess
 from relayer.webhooks.backoff import RetryPolicy
 from relayer.webhooks.catchup import Catchup, match
@@ -63,7 +63,6 @@ log = structlog.get_logger(__name__)
 
 _SKIPPED_TYPES: tuple[type[Any], ...] = (PriceUpdated,)
 """Domain events that only ever become events webhooks do not send (saves the mapping)."""
-_STORED_TYPES = frozenset(STORED.values())
 _FOLDED = (WebhookRegistered, WebhookDeleted, DeliveryCreated, DeliveryAttempted)
 
 
@@ -84,11 +83,14 @@ class WebhookDispatcher:
                  settings: WebhookSettings, rng: random.Random | None = None,
                  catchup: Catchup | None = None,
                  position: Callable[[], int] | None = None,
-                 access: OwnerAccess | None = None) -> None:
+                 access: OwnerAccess | None = None,
+                 stored: frozenset[type[Any]] = frozenset()) -> None:
         """``position``: the log position every event published so far is at or before
         (read between bus publications; exact while the log follower applies a record).
         ``access``: whether an owner's key may still receive an event (``access.py``);
-        ``None``: never re-checked after registration."""
+        ``None``: never re-checked after registration. ``stored``: the event types the
+        log holds (the leader delivers those; a catch-up redelivers them)."""
+        self._stored = stored
         self._access = access
         self._registry = registry
         self._journal = journal
@@ -237,7 +239,7 @@ class WebhookDispatcher:
             return
         if not self._endpoints or not self._running or kind in _SKIPPED_TYPES:
             return
-        stored = kind in _STORED_TYPES
+        stored = kind in self._stored
         if stored and not self._lead.leading:
             return  # the leader delivers it
         for published in self._public.map(event):

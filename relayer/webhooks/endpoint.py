@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from relayer.events.public import PublicEvent
+from relayer.public.events import PublicEvent
 from relayer.webhooks.model import TERMINAL, Attempt, Delivery, DeliveryStatus, Webhook
 from relayer.webhooks.wire import Payload
 

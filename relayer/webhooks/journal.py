@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import msgspec
 
 from relayer.errors import ConflictError, StoreError
-from relayer.events.codec import from_record, to_record
+from relayer.events.codec import to_record
 from relayer.store.base import (
     Checkpoint,
     EventStore,
@@ -31,7 +31,12 @@ from relayer.store.base import (
     checkpoint_stream,
 )
 from relayer.webhooks.model import Attempt, Delivery, DeliveryStatus
-from relayer.webhooks.records import DeliveryAttempted, DeliveryCreated, delivery_stream
+from relayer.webhooks.records import (
+    WEBHOOK_CODEC,
+    DeliveryAttempted,
+    DeliveryCreated,
+    delivery_stream,
+)
 from relayer.webhooks.sealing import SecretBox
 
 CURSOR = "webhooks:matched"
@@ -92,7 +97,7 @@ class DeliveryJournal:
         records = await self._store.read_stream(delivery_stream(webhook_id))
         deliveries: dict[str, Delivery] = {}
         for record in records:
-            event = from_record(record)
+            event = WEBHOOK_CODEC.decode(record)
             if isinstance(event, DeliveryCreated):
                 deliveries[event.delivery_id] = self.delivery_of(event)
             elif isinstance(event, DeliveryAttempted):

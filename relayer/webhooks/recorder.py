@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import structlog
 
 from relayer.clock import Clock
-from relayer.events.public import PublicEvent
+from relayer.public.events import PublicEvent
 from relayer.webhooks.catchup import Catchup
 from relayer.webhooks.endpoint import Endpoint
 from relayer.webhooks.journal import DeliveryJournal, LostLead, MatchedCursor

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from relayer.events.codec import EventCodec
+
 INDEX_STREAM = "webhooks"
 
 
@@ -86,3 +88,4 @@ WebhookRecord = WebhookRegistered | WebhookDeleted | DeliveryCreated | DeliveryA
 WEBHOOK_RECORDS: tuple[type[WebhookRecord], ...] = (
     WebhookRegistered, WebhookDeleted, DeliveryCreated, DeliveryAttempted,
 )
+WEBHOOK_CODEC = EventCodec(WEBHOOK_RECORDS)

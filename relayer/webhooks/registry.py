@@ -19,10 +19,10 @@ import structlog
 
 from relayer.clock import Clock
 from relayer.errors import ConflictError, NotFoundError
-from relayer.events.codec import from_record, to_record
+from relayer.events.codec import to_record
 from relayer.store.base import EventStore, VersionConflict
 from relayer.webhooks.model import Filters, Webhook
-from relayer.webhooks.records import INDEX_STREAM, WebhookDeleted, WebhookRegistered
+from relayer.webhooks.records import INDEX_STREAM, WEBHOOK_CODEC, WebhookDeleted, WebhookRegistered
 from relayer.webhooks.sealing import SecretBox
 from relayer.webhooks.signing import new_secret
 from relayer.webhooks.validation import Registration
@@ -79,7 +79,7 @@ class WebhookRegistry:
         records = await self._store.read_stream(INDEX_STREAM)
         self._webhooks.clear()
         for record in records:
-            event = from_record(record)
+            event = WEBHOOK_CODEC.decode(record)
             if isinstance(event, WebhookRegistered):
                 self._webhooks[event.webhook_id] = self._open(event, record.position)
             elif isinstance(event, WebhookDeleted):

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import structlog
 
-from relayer.chains.registry import ChainRegistry
 from relayer.clock import Clock
 from relayer.config import Settings
 from relayer.events.bus import EventBus
-from relayer.events.public import PublicEvents
+from relayer.events.codec import EventCodec
+from relayer.networks.registry import ChainRegistry
+from relayer.public.events import PublicEvents
 from relayer.security.principal import KeyLookup
 from relayer.store.base import EventStore
 from relayer.webhooks.access import OwnerAccess
@@ -36,7 +37,7 @@ class Webhooks:
                  chains: ChainRegistry, public: PublicEvents,
                  transport: Transport | None = None, rng: random.Random | None = None,
                  position: Callable[[], int] | None = None,
-                 keys: KeyLookup | None = None) -> None:
+                 keys: KeyLookup | None = None, codec: EventCodec) -> None:
         """``position``: the log position of what this replica has applied and published
         (``WebhookDispatcher``); without it no catch-up happens on taking the lead.
         ``keys``: the API keys as they stand now, so a revoked key's webhooks stop."""
@@ -49,6 +50,7 @@ class Webhooks:
         self._rng = rng
         self._public = public
         self._position = position
+        self._codec = codec
         self.rules = RegistrationRules(hooks, chains)
         self._registry: WebhookRegistry | None = None
         self._dispatcher: WebhookDispatcher | None = None
@@ -80,8 +82,9 @@ class Webhooks:
         dispatcher = WebhookDispatcher(
             registry=registry, journal=DeliveryJournal(self._store, box), transport=transport,
             public=self._public, clock=self._clock, settings=hooks, rng=self._rng,
-            catchup=Catchup(store=self._store, public=self._public, access=self._access),
-            position=self._position, access=self._access)
+            catchup=Catchup(store=self._store, codec=self._codec, public=self._public,
+                            access=self._access),
+            position=self._position, access=self._access, stored=self._codec.types)
         self._registry, self._dispatcher = registry, dispatcher
         await dispatcher.start()
         self._unsubscribe = bus.subscribe(None, dispatcher.on_event)

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from relayer.chains.registry import ChainRegistry
 from relayer.config import WebhookSettings
 from relayer.errors import ValidationError
-from relayer.events.public import EVENT_CHANNELS, channel_scope
+from relayer.networks.registry import ChainRegistry
+from relayer.public.events import EVENT_CHANNELS, channel_scope
 from relayer.security.errors import ForbiddenScope
 from relayer.security.principal import Principal, Scope
 from relayer.webhooks.model import Filters

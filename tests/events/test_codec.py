@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from relayer.errors import StoreError
-from relayer.events.chain import (
+from relayer.chains.events import (
+    CHAIN_CODEC,
     ChainEventReverted,
     ChainPoint,
     DstComplement,
@@ -13,7 +13,8 @@ from relayer.events.chain import (
     EscrowWithdrawn,
     chain_stream,
 )
-from relayer.events.codec import from_record, to_record
+from relayer.errors import StoreError
+from relayer.events.codec import EventCodec, to_record
 from relayer.store.base import Record
 
 POINT = ChainPoint(chain="ethereum", height=12, slot=12, block_id="0x" + "ab" * 32,
@@ -23,7 +24,7 @@ POINT = ChainPoint(chain="ethereum", height=12, slot=12, block_id="0x" + "ab" * 
 def round_trip(event: object, stream: str) -> object:
     record = to_record(event, version=7, stream=stream)  # type: ignore[arg-type]
     assert record.stream == stream and record.version == 7
-    return from_record(Record(1, record.stream, record.version, record.type, record.data))
+    return CHAIN_CODEC.decode(Record(1, record.stream, record.version, record.type, record.data))
 
 
 def test_escrow_created_round_trips_with_uint256_values() -> None:
@@ -49,6 +50,21 @@ def test_reversal_and_withdrawal_round_trip() -> None:
     assert POINT.key == f"ethereum:{POINT.block_id}:{POINT.tx_id}:3"
 
 
-def test_chain_events_need_an_explicit_stream() -> None:
-    with pytest.raises(StoreError):
-        to_record(EscrowWithdrawn(escrow="x", secret="0x", point=POINT), version=1)
+def test_a_codec_refuses_types_it_was_not_given() -> None:
+    record = to_record(EscrowWithdrawn(escrow="x", secret="0x", point=POINT), version=1,
+                       stream="chain:ethereum")
+    stored = Record(5, record.stream, record.version, record.type, record.data)
+    other = EventCodec(())
+    assert not other.knows(stored) and CHAIN_CODEC.knows(stored)
+    with pytest.raises(StoreError, match="unknown event type 'EscrowWithdrawn' at position 5"):
+        other.decode(stored)
+
+
+def test_two_types_of_one_name_are_refused() -> None:
+    def twin() -> type:
+        class EscrowWithdrawn:
+            pass
+        return EscrowWithdrawn
+
+    with pytest.raises(ValueError, match="two stored event types are named EscrowWithdrawn"):
+        EventCodec((EscrowWithdrawn, twin()))

@@ -33,8 +33,8 @@ from relayer.api.ws.reads import OrderReads, PriceLookup
 from relayer.auction.gas import BaseFeeSource
 from relayer.clock import Clock
 from relayer.config import LimitSettings, WebSocketSettings
-from relayer.events.public import PublicEvents
 from relayer.orders.book import OrderBook
+from relayer.public.events import PublicEvents
 from relayer.security.principal import Authenticator, Principal
 from relayer.security.ratelimit import FailureLimit
 

@@ -1,6 +1,6 @@
 """The hub: channels, their sequence numbers, and fan-out from the event bus.
 
-Every public event (``relayer.events.public``) is published on its channels.
+Every public event (``relayer.public.events``) is published on its channels.
 Per channel the message text is built once and appended to each subscriber's
 queue; nothing here waits on a socket. ``seq`` counts the messages of a
 channel: the global channels count from the hub's start whether or not anyone
@@ -38,18 +38,17 @@ from relayer.api.ws.protocol import (
     revoked_message,
 )
 from relayer.api.ws.reads import GLOBAL_CHANNELS
-from relayer.auction.board import PricesUpdated
 from relayer.clock import Clock
 from relayer.config import LimitSettings, WebSocketSettings
 from relayer.events.bus import EventBus
-from relayer.events.public import (
+from relayer.pricing.events import PricesUpdated, PriceUpdated
+from relayer.public.events import (
     PRICE_PREFIX,
     PRICES,
     PriceUpdateView,
     PublicEvents,
     channel_scope,
 )
-from relayer.events.types import PriceUpdated
 from relayer.security.principal import KeyLookup, Principal
 
 log = structlog.get_logger(__name__)

@@ -34,7 +34,7 @@ from relayer.api.ws.protocol import (
     result_message,
 )
 from relayer.api.ws.reads import OrderReads, canonical_channel
-from relayer.events.public import channel_scope
+from relayer.public.events import channel_scope
 from relayer.security.principal import Authenticator
 from relayer.security.ratelimit import FailureLimit
 

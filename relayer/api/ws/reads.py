@@ -1,6 +1,6 @@
 """What the hub reads from the order book: channel snapshots, pages and single orders.
 
-Pages use the REST listing's cursors (``relayer/api/views.py``), so a client can
+Pages use the REST listing's cursors (``relayer/public/views.py``), so a client can
 continue a snapshot with getActiveOrders or ``GET /api/orders`` alike.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from relayer.api.views import decode_cursor, encode_cursor, price_of, render_order, render_page
 from relayer.api.ws.protocol import (
     INVALID_CURSOR,
     ORDER_NOT_FOUND,
@@ -20,7 +19,10 @@ from relayer.api.ws.protocol import (
 from relayer.auction.gas import BaseFeeSource
 from relayer.clock import Clock
 from relayer.errors import ValidationError
-from relayer.events.public import (
+from relayer.orders.book import OrderBook, OrderEntry, OrderFilter
+from relayer.orders.status import OrderStatus
+from relayer.pricing.events import PriceUpdated
+from relayer.public.events import (
     ACTIONS,
     FILLS,
     ORDER_PREFIX,
@@ -30,9 +32,7 @@ from relayer.events.public import (
     SECRETS,
     PriceUpdateView,
 )
-from relayer.events.types import PriceUpdated
-from relayer.orders.book import OrderBook, OrderEntry, OrderFilter
-from relayer.orders.status import OrderStatus
+from relayer.public.views import decode_cursor, encode_cursor, price_of, render_order, render_page
 
 ACTIVE = OrderFilter(statuses=frozenset({OrderStatus.ACTIVE, OrderStatus.PARTIALLY_FILLED}))
 """What getActiveOrders lists: orders a resolver can fill now."""

@@ -48,27 +48,22 @@ from typing import Any, Protocol
 import structlog
 from pycardano import Network
 
-from relayer.chains import bech32
-from relayer.chains.cardano.datums import (
-    AssetClass,
+from relayer.chains.cardano.escrow_datum import (
     Cancel,
-    DatumError,
     DstEscrowDatum,
-    PlutusAddress,
     PublicCancel,
     PublicWithdraw,
-    Reclaim,
     SrcEscrowDatum,
     Withdraw,
     decode_escrow_datum,
     decode_escrow_redeemer,
-    decode_order_datum,
-    decode_order_redeemer,
 )
+from relayer.chains.cardano.events import LockSpend, OrderLocked, OrderLockSpent
+from relayer.chains.cardano.order_datum import Reclaim, decode_order_datum, decode_order_redeemer
+from relayer.chains.cardano.plutus_data import AssetClass, DatumError, PlutusAddress
 from relayer.chains.cardano.slots import SlotClock
 from relayer.chains.cardano.state import ChainState, Kind, Watched
-from relayer.events.cardano import LockSpend, OrderLocked, OrderLockSpent
-from relayer.events.chain import (
+from relayer.chains.events import (
     ChainPoint,
     DstComplement,
     EscrowCancelled,
@@ -78,6 +73,7 @@ from relayer.events.chain import (
     EscrowWithdrawn,
     LockOrigin,
 )
+from relayer.networks import bech32
 from relayer.orders.timelocks import Stage
 from relayer.signing.keccak import keccak256
 

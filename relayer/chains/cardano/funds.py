@@ -22,17 +22,12 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from relayer.chains.cardano.datums import (
-    AssetClass,
-    DatumError,
-    OrderDatum,
-    PlutusAddress,
-    decode_order_datum,
-)
 from relayer.chains.cardano.decode import AddressBook, output_amount
 from relayer.chains.cardano.node import CardanoNode
-from relayer.chains.registry import ChainRegistry
+from relayer.chains.cardano.order_datum import OrderDatum, decode_order_datum
+from relayer.chains.cardano.plutus_data import AssetClass, DatumError, PlutusAddress
 from relayer.errors import ValidationError
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.model import SignedOrder
 
 

@@ -38,16 +38,16 @@ from relayer.chains.cardano.decode import (
     Complements,
     ScriptHashes,
 )
+from relayer.chains.cardano.events import CARDANO_STREAM_CODEC, OrderLocked, OrderLockSpent
 from relayer.chains.cardano.node import CardanoNode, ChainSync, Intersection, RollBackward
 from relayer.chains.cardano.state import CARDANO_EVENTS, CardanoEvent, ChainState, subject
 from relayer.chains.escrows import EscrowBook
+from relayer.chains.events import CHAIN_EVENTS, ChainEventReverted, ChainPoint, chain_stream
 from relayer.chains.status import ChainStatus
 from relayer.config import CardanoSettings
 from relayer.errors import ChainError, StoreError
 from relayer.events.bus import EventBus
-from relayer.events.cardano import OrderLocked, OrderLockSpent
-from relayer.events.chain import CHAIN_EVENTS, ChainEventReverted, ChainPoint, chain_stream
-from relayer.events.codec import from_record, to_record
+from relayer.events.codec import to_record
 from relayer.store.base import Checkpoint, EventStore, VersionConflict
 
 log = structlog.get_logger(__name__)
@@ -199,7 +199,7 @@ class CardanoMonitor:
             if record.version > cursor.stream_version:
                 raise StoreError(f"{STREAM} holds version {record.version} beyond the "
                                  f"checkpoint's {cursor.stream_version}")
-            event = from_record(record)
+            event = CARDANO_STREAM_CODEC.decode(record)
             if isinstance(event, ChainEventReverted):
                 state.fold_reversal(event)
             elif isinstance(event, CARDANO_EVENTS):

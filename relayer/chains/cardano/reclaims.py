@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
-from relayer.chains.registry import ChainRegistry
+from relayer.chains.cardano.events import LockSpend, OrderLockSpent
 from relayer.errors import ConflictError, ValidationError
-from relayer.events.cardano import LockSpend, OrderLockSpent
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.desk import OrderDesk
 from relayer.orders.status import CANCELLABLE, OrderStatus
 

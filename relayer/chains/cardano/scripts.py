@@ -13,7 +13,7 @@ from pathlib import Path
 import cbor2
 from pycardano import Address, Network, PlutusV3Script, ScriptHash, plutus_script_hash
 
-from relayer.chains.cardano.datums import Credential, PlutusAddress
+from relayer.chains.cardano.plutus_data import Credential, PlutusAddress
 from relayer.errors import ConfigError
 
 ABI_DIR = Path(__file__).resolve().parents[3] / "contracts-abi" / "cardano"

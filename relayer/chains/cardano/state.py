@@ -21,15 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from relayer.errors import StoreError
-from relayer.events.cardano import OrderLocked, OrderLockSpent
-from relayer.events.chain import (
+from relayer.chains.cardano.events import OrderLocked, OrderLockSpent
+from relayer.chains.events import (
     ChainEventReverted,
     EscrowCancelled,
     EscrowCreated,
     EscrowWithdrawn,
     FundsRescued,
 )
+from relayer.errors import StoreError
 
 CardanoEvent = (EscrowCreated | EscrowWithdrawn | EscrowCancelled | OrderLocked
                 | OrderLockSpent)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pycardano import Network
 
 from relayer.chains.cardano.decode import AddressBook, ScriptHashes
+from relayer.chains.cardano.events import OrderLockSpent
 from relayer.chains.cardano.funds import OrderLockCheck
 from relayer.chains.cardano.monitor import CardanoMonitor
 from relayer.chains.cardano.node import CardanoNode
@@ -22,12 +23,11 @@ from relayer.chains.cardano.ogmios import OgmiosNode
 from relayer.chains.cardano.reclaims import ReclaimCanceller
 from relayer.chains.cardano.scripts import load_validators
 from relayer.chains.escrows import EscrowBook
-from relayer.chains.registry import ChainRegistry
+from relayer.chains.events import DstComplement
 from relayer.config import CardanoSettings
 from relayer.errors import ValidationError
 from relayer.events.bus import EventBus
-from relayer.events.cardano import OrderLockSpent
-from relayer.events.chain import DstComplement
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
 from relayer.orders.funding import FundsCheck

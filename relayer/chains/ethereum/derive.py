@@ -1,4 +1,4 @@
-"""From raw logs to the chain-agnostic escrow events of ``relayer.events.chain``.
+"""From raw logs to the chain-agnostic escrow events of ``relayer.chains.events``.
 
 Creations count only when the configured factory emitted them; withdrawals,
 cancellations and rescues only when they come from an escrow the relayer
@@ -26,7 +26,7 @@ from eth_abi.exceptions import DecodingError
 from relayer.chains.ethereum.abi import EscrowAbi, EventKind
 from relayer.chains.ethereum.addresses import EscrowAddresses, to_checksum, with_deployed_at
 from relayer.chains.ethereum.rpc import BlockHeader, EthereumRpc, RawLog, RpcError, Transaction
-from relayer.events.chain import (
+from relayer.chains.events import (
     ChainPoint,
     DstComplement,
     EscrowCancelled,

@@ -23,9 +23,9 @@ import structlog
 
 from relayer.chains.ethereum.abi import EscrowAbi
 from relayer.chains.ethereum.rpc import EthereumRpc
-from relayer.chains.registry import checksum_address
 from relayer.clock import Clock
 from relayer.errors import ChainError, ConflictError, ValidationError
+from relayer.networks.registry import checksum_address
 from relayer.orders.book import OrderEntry
 from relayer.orders.desk import OrderDesk
 from relayer.orders.model import SignedOrder

@@ -47,19 +47,19 @@ from relayer.chains.ethereum.rpc import (
     RpcError,
     Transaction,
 )
-from relayer.chains.registry import checksum_address
-from relayer.chains.status import ChainStatus
-from relayer.config import EthereumSettings
-from relayer.errors import ChainError, StoreError
-from relayer.events.bus import EventBus
-from relayer.events.chain import (
-    CHAIN_EVENTS,
+from relayer.chains.events import (
+    CHAIN_CODEC,
     ChainEvent,
     ChainEventReverted,
     EscrowEvent,
     chain_stream,
 )
-from relayer.events.codec import from_record, to_record
+from relayer.chains.status import ChainStatus
+from relayer.config import EthereumSettings
+from relayer.errors import ChainError, StoreError
+from relayer.events.bus import EventBus
+from relayer.events.codec import to_record
+from relayer.networks.registry import checksum_address
 from relayer.store.base import Checkpoint, EventStore, VersionConflict
 
 log = structlog.get_logger(__name__)
@@ -428,9 +428,8 @@ class EthereumMonitor:
         for record in records:
             if record.version <= self._applied_version:
                 continue
-            event = from_record(record)
-            if isinstance(event, CHAIN_EVENTS):
-                self._fold(event, block)
+            if CHAIN_CODEC.knows(record):
+                self._fold(CHAIN_CODEC.decode(record), block)
         self._applied_version = last
         self._prune(block)
 

@@ -32,20 +32,16 @@ from pycardano import (
     plutus_script_hash,
 )
 
-from relayer.chains.cardano.datums import (
-    LOVELACE,
-    DstEscrowDatum,
-    Encodable,
-    PlutusAddress,
-    to_plutus_data,
-)
+from devnet.cardano import CardanoSimulator, GenesisAccount
+from relayer.chains.cardano.datums import Encodable, to_plutus_data
 from relayer.chains.cardano.decode import ScriptHashes
+from relayer.chains.cardano.escrow_datum import DstEscrowDatum
 from relayer.chains.cardano.monitor import CardanoMonitor
 from relayer.chains.cardano.ogmios import OgmiosNode
+from relayer.chains.cardano.plutus_data import LOVELACE, PlutusAddress
 from relayer.chains.cardano.scripts import load_validator
 from relayer.chains.escrows import EscrowBook
 from relayer.config import CardanoSettings, load_settings
-from relayer.devnet.cardano import CardanoSimulator, GenesisAccount
 from relayer.events.bus import EventBus
 from relayer.signing.keccak import keccak256
 from relayer.store.base import EventStore

@@ -9,10 +9,10 @@ import secrets
 
 from pycardano import Address, TransactionOutput, Value
 
-from relayer.chains.cardano.datums import Withdraw
-from relayer.devnet.cardano import CardanoSimulator
-from relayer.devnet.ethereum import EthereumDevnet
-from relayer.events.chain import EscrowCreated, EscrowWithdrawn
+from devnet.cardano import CardanoSimulator
+from devnet.ethereum import EthereumDevnet
+from relayer.chains.cardano.escrow_datum import Withdraw
+from relayer.chains.events import EscrowCreated, EscrowWithdrawn
 from relayer.orders.timelocks import Stage
 from relayer.signing.keccak import keccak256
 from relayer.store.sqlite import SQLiteEventStore

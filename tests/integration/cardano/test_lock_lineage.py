@@ -13,13 +13,15 @@ import dataclasses
 
 from pycardano import Address, TransactionOutput, Value, plutus_script_hash
 
+from devnet.cardano import CardanoSimulator, GenesisAccount
 from relayer.auction import taking_amount
-from relayer.chains.cardano.datums import Fill, OrderDatum, PlutusAddress, to_plutus_data
+from relayer.chains.cardano.datums import to_plutus_data
 from relayer.chains.cardano.decode import ScriptHashes
 from relayer.chains.cardano.funds import expected_datum
-from relayer.chains.registry import ChainRegistry
-from relayer.devnet.cardano import CardanoSimulator, GenesisAccount
-from relayer.events.chain import EscrowCreated, LockOrigin
+from relayer.chains.cardano.order_datum import Fill, OrderDatum
+from relayer.chains.cardano.plutus_data import PlutusAddress
+from relayer.chains.events import EscrowCreated, LockOrigin
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.merkle import merkle_proof, secret_index
 from relayer.orders.signer import make_secrets
 from relayer.store.sqlite import SQLiteEventStore

@@ -9,19 +9,19 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from devnet.cardano import CardanoSimulator
 from relayer.chains.cardano.checkpoints import CHECKPOINT_NAME, Cursor
-from relayer.chains.cardano.datums import Cancel, Withdraw
 from relayer.chains.cardano.decode import ScriptHashes
+from relayer.chains.cardano.escrow_datum import Cancel, Withdraw
+from relayer.chains.cardano.events import CARDANO_STREAM_CODEC
 from relayer.chains.escrows import EscrowPhase
-from relayer.devnet.cardano import CardanoSimulator
-from relayer.events.chain import (
+from relayer.chains.events import (
     EscrowCancelled,
     EscrowCreated,
     EscrowRole,
     EscrowWithdrawn,
     chain_stream,
 )
-from relayer.events.codec import from_record
 from relayer.orders.timelocks import Timelocks
 from relayer.store.base import Checkpoint
 from relayer.store.sqlite import SQLiteEventStore
@@ -175,7 +175,7 @@ async def test_records_and_cursor_commit_together(
         sim.tip.slot, sim.tip.id.hex(), sim.tip.height)
     records = await store.read_stream(chain_stream("cardano"))
     assert [r.version for r in records] == [1, 2, 3] == list(range(1, cursor.stream_version + 1))
-    assert all(isinstance(from_record(r), EscrowCreated) for r in records)
+    assert all(isinstance(CARDANO_STREAM_CODEC.decode(r), EscrowCreated) for r in records)
 
 
 async def test_a_second_writer_of_the_cursor_fences_this_monitor_off(

@@ -16,13 +16,14 @@ import pytest
 from pycardano import Address
 from starlette.applications import Starlette
 
+from devnet.cardano import CardanoSimulator, GenesisAccount, GenesisConfig
 from relayer.api.app import create_app
-from relayer.chains.cardano.datums import PlutusAddress, Reclaim
+from relayer.chains.cardano.events import LockSpend, OrderLocked, OrderLockSpent
 from relayer.chains.cardano.funds import expected_datum
-from relayer.chains.registry import ChainRegistry
+from relayer.chains.cardano.order_datum import Reclaim
+from relayer.chains.cardano.plutus_data import PlutusAddress
 from relayer.clock import FakeClock
-from relayer.devnet.cardano import CardanoSimulator, GenesisAccount, GenesisConfig
-from relayer.events.cardano import LockSpend, OrderLocked, OrderLockSpent
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.model import SignedOrder
 from relayer.orders.wire import OrderSubmissionWire, UtxoRefWire
 from tests.factories import (

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from devnet.cardano import CardanoSimulator, GenesisConfig
 from relayer.chains.cardano.decode import ScriptHashes
-from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
-from relayer.events.chain import ChainEventReverted, EscrowCreated, chain_stream
-from relayer.events.codec import from_record
+from relayer.chains.cardano.events import CARDANO_STREAM_CODEC
+from relayer.chains.events import ChainEventReverted, EscrowCreated, chain_stream
 from relayer.store.sqlite import SQLiteEventStore
 from tests.integration.cardano.chain import (
     ALWAYS,
@@ -100,7 +100,7 @@ async def test_dropped_connection_resumes_without_gap_or_duplicate(
         assert [e.escrow for e in harness.of_type(EscrowCreated)] == escrows
         records = await store.read_stream(chain_stream("cardano"))
         assert [r.version for r in records] == [1, 2, 3]
-        assert [from_record(r).escrow for r in records] == escrows  # type: ignore[union-attr]
+        assert [CARDANO_STREAM_CODEC.decode(r).escrow for r in records] == escrows  # type: ignore[union-attr]
     finally:
         await harness.stop()
         await proxy.stop()

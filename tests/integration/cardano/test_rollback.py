@@ -9,17 +9,17 @@ import asyncio
 import pytest
 from pycardano import Transaction
 
-from relayer.chains.cardano.datums import Withdraw
+from devnet.cardano import CardanoSimulator
 from relayer.chains.cardano.decode import ScriptHashes
+from relayer.chains.cardano.escrow_datum import Withdraw
+from relayer.chains.cardano.events import CARDANO_STREAM_CODEC
 from relayer.chains.escrows import EscrowPhase
-from relayer.devnet.cardano import CardanoSimulator
-from relayer.events.chain import (
+from relayer.chains.events import (
     ChainEventReverted,
     EscrowCreated,
     EscrowWithdrawn,
     chain_stream,
 )
-from relayer.events.codec import from_record
 from relayer.store.sqlite import SQLiteEventStore
 from tests.integration.cardano.chain import (
     ALWAYS,
@@ -51,7 +51,7 @@ async def _escrow_tx(sim: CardanoSimulator, n: int) -> tuple[str, Transaction]:
 async def _stream(store: SQLiteEventStore) -> list[object]:
     records = await store.read_stream(chain_stream("cardano"))
     assert [r.version for r in records] == list(range(1, len(records) + 1))
-    return [from_record(r) for r in records]
+    return [CARDANO_STREAM_CODEC.decode(r) for r in records]
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3])

@@ -20,25 +20,21 @@ from pycardano import (
     plutus_script_hash,
 )
 
+from devnet.cardano import CardanoSimulator, GenesisAccount
+from devnet.cardano.errors import OgmiosError
 from relayer.api.app import create_app
 from relayer.auction import taking_amount
-from relayer.chains.cardano.datums import (
-    Cancel,
-    Fill,
-    OutputTag,
-    PlutusAddress,
-    Withdraw,
-    to_plutus_data,
-)
+from relayer.chains.cardano.datums import to_plutus_data
 from relayer.chains.cardano.decode import ScriptHashes
+from relayer.chains.cardano.escrow_datum import Cancel, Withdraw
+from relayer.chains.cardano.events import LockSpend, OrderLockSpent
 from relayer.chains.cardano.funds import expected_datum
+from relayer.chains.cardano.order_datum import Fill
+from relayer.chains.cardano.plutus_data import OutputTag, PlutusAddress
 from relayer.chains.escrows import EscrowPhase
-from relayer.chains.registry import ChainRegistry
+from relayer.chains.events import EscrowCreated, EscrowRole, EscrowWithdrawn
 from relayer.clock import FakeClock
-from relayer.devnet.cardano import CardanoSimulator, GenesisAccount
-from relayer.devnet.cardano.errors import OgmiosError
-from relayer.events.cardano import LockSpend, OrderLockSpent
-from relayer.events.chain import EscrowCreated, EscrowRole, EscrowWithdrawn
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.signer import make_secrets
 from relayer.orders.timelocks import Timelocks
 from relayer.orders.wire import UtxoRefWire

@@ -11,10 +11,9 @@ from typing import Any
 from relayer.chains.escrows import EscrowBook
 from relayer.chains.ethereum.failover import FailoverRpc
 from relayer.chains.ethereum.monitor import EthereumMonitor
+from relayer.chains.events import CHAIN_CODEC, CHAIN_EVENTS, ChainEvent, chain_stream
 from relayer.config import EthereumSettings
 from relayer.events.bus import EventBus
-from relayer.events.chain import CHAIN_EVENTS, ChainEvent, chain_stream
-from relayer.events.codec import from_record
 from relayer.store.base import EventStore
 from tests.factories import make_settings
 
@@ -63,7 +62,7 @@ class Harness:
     async def stored(self) -> list[ChainEvent]:
         records = await self.store.read_stream(chain_stream("ethereum"))
         assert [r.version for r in records] == list(range(1, len(records) + 1))
-        events = [from_record(r) for r in records]
+        events = [CHAIN_CODEC.decode(r) for r in records]
         assert all(isinstance(e, CHAIN_EVENTS) for e in events)
         return events  # type: ignore[return-value]
 

@@ -16,10 +16,15 @@ from typing import Any
 
 import msgspec
 
-from relayer.devnet.ethereum import EthereumDevnet
-from relayer.devnet.process import RelayerProcess, wait_until
-from relayer.events.chain import ChainEvent, EscrowCreated, EscrowWithdrawn, chain_stream
-from relayer.events.codec import from_record
+from devnet.ethereum import EthereumDevnet
+from devnet.process import RelayerProcess, wait_until
+from relayer.chains.events import (
+    CHAIN_CODEC,
+    ChainEvent,
+    EscrowCreated,
+    EscrowWithdrawn,
+    chain_stream,
+)
 from relayer.orders.timelocks import Stage
 from relayer.store.base import Checkpoint, NewRecord, Record
 from relayer.store.sqlite import SQLiteEventStore
@@ -151,7 +156,7 @@ async def test_kill_9_of_relayer_serve_while_escrows_are_created(
     records = _records(db)
     assert [r.version for r in records] == list(range(1, len(records) + 1))
     assert at_kill < len(records)  # killed mid-stream: the restarted server did the rest
-    events = [from_record(r) for r in records]
+    events = [CHAIN_CODEC.decode(r) for r in records]
     check_stream(events, results["created"], results["withdrawn"])  # type: ignore[arg-type]
 
 

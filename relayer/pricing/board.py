@@ -27,43 +27,14 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from relayer.auction.curve import RATE_BUMP_DENOMINATOR, gas_bump
 from relayer.auction.details import AuctionDetails
-from relayer.events.types import PriceUpdated
+from relayer.pricing.events import PricesUpdated, PriceUpdated
 
 _D = RATE_BUMP_DENOMINATOR
 _UNPRICED = -1
 """``rate_bump`` and ``taking_amount`` of an order before its first price."""
-
-
-@dataclass(frozen=True, slots=True)
-class PricesUpdated:
-    """The taking amounts of several orders changed at unix second ``at``: one
-    ``PriceUpdated`` per order, in bulk (derived, never stored).
-
-    The i-th order hash goes with the i-th rate bump and taking amount. A tick
-    publishes its changes in slices; ``last`` marks the final one of a tick.
-    """
-
-    at: int
-    base_fee: int
-    order_hashes: tuple[str, ...]
-    rate_bumps: tuple[int, ...]
-    taking_amounts: tuple[int, ...]
-    last: bool = True
-
-    @property
-    def count(self) -> int:
-        return len(self.order_hashes)
-
-    def updates(self) -> Iterator[PriceUpdated]:
-        """The same changes as one ``PriceUpdated`` each."""
-        at, base_fee = self.at, self.base_fee
-        for order_hash, bump, taking in zip(self.order_hashes, self.rate_bumps,
-                                            self.taking_amounts, strict=True):
-            yield PriceUpdated(order_hash, at, bump, taking, base_fee)
 
 
 class _Changes:

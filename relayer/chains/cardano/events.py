@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from relayer.events.chain import ChainPoint
+from relayer.chains.events import CHAIN_EVENTS, ChainPoint
+from relayer.events.codec import EventCodec
 
 
 class LockSpend(StrEnum):
@@ -69,3 +70,5 @@ class OrderLockSpent:
 
 
 CARDANO_EVENTS: tuple[type[OrderLocked | OrderLockSpent], ...] = (OrderLocked, OrderLockSpent)
+CARDANO_STREAM_CODEC = EventCodec((*CHAIN_EVENTS, *CARDANO_EVENTS))
+"""The records of the ``chain:cardano`` stream: escrow events and order locks."""

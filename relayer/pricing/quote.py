@@ -15,9 +15,9 @@ from typing import Protocol
 
 from relayer.auction.curve import taking_amount
 from relayer.auction.details import AuctionDetails
-from relayer.chains.registry import Asset, Chain
 from relayer.config import PresetSettings
 from relayer.errors import ValidationError
+from relayer.networks.registry import Asset, Chain
 from relayer.orders.timelocks import Timelocks
 
 _PUBLIC_WITHDRAWAL_AFTER = 120

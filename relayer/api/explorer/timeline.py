@@ -14,16 +14,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from relayer.api.context import Relayer
+from relayer.api.explorer.reasons import describe
 from relayer.chains.escrows import EscrowState
-from relayer.chains.registry import ChainRegistry
+from relayer.chains.events import ChainPoint, EscrowRole
 from relayer.errors import ValidationError
-from relayer.events.chain import ChainPoint, EscrowRole
-from relayer.events.codec import from_record
-from relayer.events.settlement import FillStatusChanged, SecretReleased, fill_stream
-from relayer.explorer.reasons import describe
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.timelocks import Stage
 from relayer.orders.wire import Amount
 from relayer.settlement.coordinator import Coordinator, Fill
+from relayer.settlement.events import (
+    SETTLEMENT_CODEC,
+    FillStatusChanged,
+    SecretReleased,
+    fill_stream,
+)
 from relayer.settlement.fills import BEFORE_RELEASE
 from relayer.settlement.policy import stage_start
 from relayer.store.base import EventStore
@@ -212,7 +216,7 @@ class HistoryCache:
             return cached[1]
         steps = []
         for record in await self._store.read_stream(fill_stream(fill.fill_id)):
-            event = from_record(record)
+            event = SETTLEMENT_CODEC.decode(record)
             if isinstance(event, FillStatusChanged):
                 steps.append(StatusStep(at=event.at, status=event.new,
                                         reasons=list(event.reasons)))

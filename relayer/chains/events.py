@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from relayer.events.codec import EventCodec
+
 
 class EscrowRole(StrEnum):
     SRC = "src"
@@ -163,3 +165,4 @@ ChainEvent = EscrowEvent | ChainEventReverted
 CHAIN_EVENTS: tuple[type[ChainEvent], ...] = (
     EscrowCreated, EscrowWithdrawn, EscrowCancelled, FundsRescued, ChainEventReverted,
 )
+CHAIN_CODEC = EventCodec(CHAIN_EVENTS)

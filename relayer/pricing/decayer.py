@@ -3,7 +3,7 @@
 Each tick first moves orders whose auction starts to ``active`` and those
 past their deadline to ``expired`` (due times sit in two heaps, fed from the
 order book at startup and from ``OrderSubmitted`` events after), then asks the
-price board (``relayer.auction.board``) which taking amounts changed and
+price board (``relayer.pricing.board``) which taking amounts changed and
 publishes them as ``PricesUpdated`` batches, one per slice of the tick (the
 last one marked), not an event per order. ``tick`` is a plain coroutine: tests
 call it with a fake clock; in the app an apscheduler ``AsyncIOScheduler`` runs
@@ -21,15 +21,16 @@ from datetime import UTC, datetime
 
 import structlog
 
-from relayer.auction.board import PriceBoard, PricesUpdated
 from relayer.auction.gas import BaseFeeSource
 from relayer.clock import Clock
 from relayer.errors import ConflictError
 from relayer.events.bus import EventBus
-from relayer.events.types import OrderStatusChanged, OrderSubmitted, PriceUpdated
 from relayer.orders.book import OrderEntry
 from relayer.orders.desk import OrderDesk
+from relayer.orders.events import OrderStatusChanged, OrderSubmitted
 from relayer.orders.status import AUCTION_OVER, OPEN, OrderStatus
+from relayer.pricing.board import PriceBoard
+from relayer.pricing.events import PricesUpdated, PriceUpdated
 
 log = structlog.get_logger(__name__)
 

@@ -35,14 +35,15 @@ from typing import Any, Protocol
 import msgspec
 import structlog
 
-from relayer.api.views import render_order
 from relayer.auction.gas import BaseFeeSource
-from relayer.events.chain import EscrowCreated
-from relayer.events.settlement import PublicActionAvailable, SecretShared
-from relayer.events.types import OrderStatusChanged, OrderSubmitted, PriceUpdated
+from relayer.chains.events import EscrowCreated
 from relayer.orders.book import OrderEntry
+from relayer.orders.events import OrderStatusChanged, OrderSubmitted
 from relayer.orders.status import OrderStatus
+from relayer.pricing.events import PriceUpdated
+from relayer.public.views import render_order
 from relayer.security.principal import Scope
+from relayer.settlement.events import PublicActionAvailable, SecretShared
 
 log = structlog.get_logger(__name__)
 

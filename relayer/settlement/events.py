@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from relayer.events.codec import EventCodec
+
 
 @dataclass(frozen=True, slots=True)
 class FillStatusChanged:
@@ -76,3 +78,4 @@ def secret_stream(order_hash: str, index: int) -> str:
 SETTLEMENT_EVENTS: tuple[type[FillStatusChanged | SecretReleased], ...] = (
     FillStatusChanged, SecretReleased,
 )
+SETTLEMENT_CODEC = EventCodec(SETTLEMENT_EVENTS)

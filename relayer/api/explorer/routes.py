@@ -5,10 +5,10 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from relayer.api.context import Relayer
+from relayer.api.explorer.curve import CurveRoutes
+from relayer.api.explorer.pages import ExplorerPages
+from relayer.api.explorer.timeline import TimelineRoutes
 from relayer.api.tokens import TokenRoutes
-from relayer.explorer.curve import CurveRoutes
-from relayer.explorer.pages import ExplorerPages
-from relayer.explorer.timeline import TimelineRoutes
 from relayer.settlement.coordinator import Coordinator
 
 

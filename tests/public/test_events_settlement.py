@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from relayer.auction.gas import StaticBaseFee
-from relayer.events.public import PublicEvents
-from relayer.events.settlement import PublicActionAvailable, SecretShared
 from relayer.orders.book import OrderBook
+from relayer.public.events import PublicEvents
 from relayer.security.principal import Scope
+from relayer.settlement.events import PublicActionAvailable, SecretShared
 
 
 def test_secret_shared_and_public_action_are_mapped() -> None:

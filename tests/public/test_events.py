@@ -6,16 +6,17 @@ import httpx
 from starlette.applications import Starlette
 
 from relayer.auction.gas import StaticBaseFee
-from relayer.events.chain import (
+from relayer.chains.events import (
     ChainPoint,
     DstComplement,
     EscrowCreated,
     EscrowImmutables,
     EscrowRole,
 )
-from relayer.events.public import PublicEvent, PublicEvents, channel_scope, channels_of
-from relayer.events.types import OrderStatusChanged, PriceUpdated
+from relayer.orders.events import OrderStatusChanged
 from relayer.orders.status import OrderStatus
+from relayer.pricing.events import PriceUpdated
+from relayer.public.events import PublicEvent, PublicEvents, channel_scope, channels_of
 from relayer.security.principal import Scope
 from tests.factories import NOW, submission
 

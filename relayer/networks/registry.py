@@ -10,9 +10,9 @@ from fractions import Fraction
 
 from pycardano import Network
 
-from relayer.chains import bech32
 from relayer.config import AssetSettings, ChainsSettings
 from relayer.errors import ValidationError
+from relayer.networks import bech32
 from relayer.signing.keccak import keccak256
 
 _EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
