@@ -61,13 +61,14 @@ def parse_args() -> argparse.Namespace:
 
 
 async def run_monitor(args: argparse.Namespace) -> dict[str, Any]:
+    from relayer.events.chain import chain_stream
+
     from relayer.chains.cardano.decode import ScriptHashes
     from relayer.chains.cardano.monitor import CardanoMonitor
     from relayer.chains.cardano.ogmios import OgmiosConnection, OgmiosNode
     from relayer.chains.escrows import EscrowBook, EscrowPhase
     from relayer.config import load_settings
     from relayer.events.bus import EventBus
-    from relayer.events.chain import chain_stream
     from relayer.store.sqlite import SQLiteEventStore
 
     connection = await OgmiosConnection.open(args.client)
@@ -109,7 +110,9 @@ async def build_chain(sim: Any, blocks: int, escrow_txs: int) -> bytes:
     """Build the chain; return the escrow script's hash."""
     from pycardano import Address, TransactionOutput, Value
 
-    from relayer.chains.cardano.datums import OutputTag, Withdraw, to_plutus_data
+    from relayer.chains.cardano.datums import to_plutus_data
+    from relayer.chains.cardano.escrow_datum import Withdraw
+    from relayer.chains.cardano.plutus_data import OutputTag
     from tests.integration.cardano.chain import (
         abi_script,
         dst_datum,

@@ -50,26 +50,21 @@ from pycardano import (
     Value,
 )
 
-from relayer.chains.cardano.datums import (
-    LOVELACE,
-    AssetClass,
+from relayer.chains.cardano.datums import to_plutus_data
+from relayer.chains.cardano.decode import asset_text, output_amount, pack_timelocks
+from relayer.chains.cardano.escrow_datum import (
     Cancel,
-    DatumError,
     DstEscrowDatum,
     EscrowDatum,
-    Fill,
-    OrderDatum,
-    PlutusAddress,
     PublicCancel,
     PublicWithdraw,
-    Reclaim,
     SrcEscrowDatum,
     Withdraw,
     decode_escrow_datum,
-    to_plutus_data,
 )
-from relayer.chains.cardano.decode import asset_text, output_amount, pack_timelocks
 from relayer.chains.cardano.funds import expected_datum
+from relayer.chains.cardano.order_datum import Fill, OrderDatum, Reclaim
+from relayer.chains.cardano.plutus_data import LOVELACE, AssetClass, DatumError, PlutusAddress
 from relayer.chains.cardano.scripts import CompiledValidator, Validators
 from relayer.chains.registry import ChainRegistry
 from relayer.errors import ValidationError

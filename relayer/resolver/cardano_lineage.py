@@ -12,7 +12,8 @@ import dataclasses
 
 from pycardano import Address, AssetName, OgmiosV6ChainContext, ScriptHash, UTxO, Value
 
-from relayer.chains.cardano.datums import AssetClass, DatumError, OrderDatum, decode_order_datum
+from relayer.chains.cardano.order_datum import OrderDatum, decode_order_datum
+from relayer.chains.cardano.plutus_data import AssetClass, DatumError
 from relayer.orders.model import SignedOrder
 from relayer.resolver.cardano_tx import datum_bytes, find_utxo
 from relayer.resolver.chains import LineageFill

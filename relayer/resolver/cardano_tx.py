@@ -24,13 +24,8 @@ from pycardano import (
     min_lovelace_post_alonzo,
 )
 
-from relayer.chains.cardano.datums import (
-    AssetClass,
-    DatumError,
-    Encodable,
-    OutputTag,
-    to_plutus_data,
-)
+from relayer.chains.cardano.datums import Encodable, to_plutus_data
+from relayer.chains.cardano.plutus_data import AssetClass, DatumError, OutputTag
 from relayer.orders.model import UtxoRef
 from relayer.resolver.errors import NOT_FOUND, WalletError
 

@@ -11,12 +11,14 @@ import dataclasses
 
 import pytest
 from pycardano import Address, Network, TransactionOutput, Value
+from relayer.events.chain import EscrowCreated, LockOrigin
 
 from relayer.auction import taking_amount
-from relayer.chains.cardano.datums import Fill, PlutusAddress, to_plutus_data
+from relayer.chains.cardano.datums import to_plutus_data
 from relayer.chains.cardano.funds import expected_datum
+from relayer.chains.cardano.order_datum import Fill
+from relayer.chains.cardano.plutus_data import PlutusAddress
 from relayer.devnet.cardano import CardanoSimulator, GenesisAccount
-from relayer.events.chain import EscrowCreated, LockOrigin
 from relayer.orders.merkle import merkle_proof, secret_index
 from relayer.orders.model import SignedOrder
 from relayer.orders.signer import SecretSet

@@ -24,12 +24,13 @@ from pycardano import (
     Value,
     plutus_script_hash,
 )
-
-from relayer.auction import taking_amount
-from relayer.chains.cardano.datums import Reclaim, to_plutus_data
-from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
 from relayer.events.cardano import OrderLocked
 from relayer.events.chain import EscrowCreated, EscrowRole
+
+from relayer.auction import taking_amount
+from relayer.chains.cardano.datums import to_plutus_data
+from relayer.chains.cardano.order_datum import Reclaim
+from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
 from relayer.orders.merkle import merkle_proof, secret_index
 from relayer.orders.timelocks import Stage, Timelocks
 from relayer.resolver.cardano import CardanoWallet

@@ -10,17 +10,11 @@ from typing import Any
 from pycardano import Address, Network, ScriptHash
 
 from relayer.auction.details import AuctionDetails, AuctionPoint
-from relayer.chains.cardano.datums import (
-    LOVELACE,
-    Credential,
-    Encodable,
-    Fill,
-    OrderDatum,
-    PlutusAddress,
-    SrcEscrowDatum,
-    encode,
-)
+from relayer.chains.cardano.datums import Encodable, encode
 from relayer.chains.cardano.decode import AddressBook, BlockDecoder, ScriptHashes
+from relayer.chains.cardano.escrow_datum import SrcEscrowDatum
+from relayer.chains.cardano.order_datum import Fill, OrderDatum
+from relayer.chains.cardano.plutus_data import LOVELACE, Credential, PlutusAddress
 from relayer.chains.cardano.slots import Era, SlotClock
 from relayer.chains.cardano.state import CardanoEvent, ChainState
 from relayer.orders.timelocks import Timelocks

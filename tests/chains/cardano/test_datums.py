@@ -11,31 +11,32 @@ from hypothesis import strategies as st
 from pycardano import Address, Network, PointerAddress, RawPlutusData, VerificationKeyHash
 
 from relayer.auction.details import AuctionDetails, AuctionPoint
-from relayer.chains.cardano.datums import (
-    LOVELACE,
-    AssetClass,
+from relayer.chains.cardano.datums import Encodable, encode, to_plutus_data, to_primitive
+from relayer.chains.cardano.escrow_datum import (
     Cancel,
-    Credential,
-    DatumError,
     DstEscrowDatum,
-    Encodable,
-    Fill,
-    OrderDatum,
-    OutputTag,
-    PlutusAddress,
     PublicCancel,
     PublicWithdraw,
-    Reclaim,
     SrcEscrowDatum,
     Withdraw,
     decode_escrow_datum,
     decode_escrow_redeemer,
+)
+from relayer.chains.cardano.order_datum import (
+    Fill,
+    OrderDatum,
+    Reclaim,
     decode_order_datum,
     decode_order_redeemer,
+)
+from relayer.chains.cardano.plutus_data import (
+    LOVELACE,
+    AssetClass,
+    Credential,
+    DatumError,
+    OutputTag,
+    PlutusAddress,
     decode_output_tag,
-    encode,
-    to_plutus_data,
-    to_primitive,
 )
 from relayer.devnet.cardano.script_context import data_from_cbor
 from relayer.orders.timelocks import Timelocks

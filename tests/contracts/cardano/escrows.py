@@ -8,17 +8,15 @@ from typing import Any
 
 from pycardano import PaymentSigningKey
 
-from relayer.chains.cardano.datums import (
-    LOVELACE,
-    AssetClass,
+from relayer.chains.cardano.escrow_datum import (
     DstEscrowDatum,
     EscrowDatum,
     EscrowRedeemer,
-    PlutusAddress,
     PublicWithdraw,
     SrcEscrowDatum,
     Withdraw,
 )
+from relayer.chains.cardano.plutus_data import LOVELACE, AssetClass, PlutusAddress
 from relayer.chains.cardano.scripts import Validators
 from relayer.devnet.cardano.model import Output
 from relayer.signing.keccak import keccak256

@@ -8,13 +8,9 @@ from dataclasses import dataclass, replace
 
 from relayer.auction.curve import fill_taking_amount
 from relayer.auction.details import AuctionDetails, AuctionPoint
-from relayer.chains.cardano.datums import (
-    LOVELACE,
-    AssetClass,
-    Fill,
-    OrderDatum,
-    SrcEscrowDatum,
-)
+from relayer.chains.cardano.escrow_datum import SrcEscrowDatum
+from relayer.chains.cardano.order_datum import Fill, OrderDatum
+from relayer.chains.cardano.plutus_data import LOVELACE, AssetClass
 from relayer.chains.cardano.scripts import Validators
 from relayer.devnet.cardano.model import Output
 from relayer.orders.merkle import merkle_proof, merkle_root, secret_index

@@ -16,15 +16,8 @@ from typing import Any
 import cbor2
 from pycardano import Address, Network, PaymentSigningKey, ScriptHash, VerificationKeyHash
 
-from relayer.chains.cardano.datums import (
-    AssetClass,
-    Credential,
-    Encodable,
-    OutputTag,
-    PlutusAddress,
-    encode,
-    to_primitive,
-)
+from relayer.chains.cardano.datums import Encodable, encode, to_primitive
+from relayer.chains.cardano.plutus_data import AssetClass, Credential, OutputTag, PlutusAddress
 from relayer.chains.cardano.scripts import CompiledValidator
 from relayer.devnet.cardano.errors import ScriptFailure
 from relayer.devnet.cardano.model import DecodedTx, Output, Redeemer, Script, TxIn

@@ -21,12 +21,8 @@ from pycardano import (
     Value,
 )
 
-from relayer.chains.cardano.datums import (
-    Encodable,
-    OutputTag,
-    PlutusAddress,
-    to_plutus_data,
-)
+from relayer.chains.cardano.datums import Encodable, to_plutus_data
+from relayer.chains.cardano.plutus_data import OutputTag, PlutusAddress
 from relayer.chains.cardano.scripts import CompiledValidator, Validators
 from relayer.devnet.cardano import CardanoSimulator, GenesisAccount
 

@@ -11,15 +11,15 @@ from dataclasses import replace
 import pytest
 
 from relayer.auction.details import AuctionPoint
-from relayer.chains.cardano.datums import (
+from relayer.chains.cardano.escrow_datum import (
     Cancel,
     EscrowDatum,
     EscrowRedeemer,
     PublicCancel,
     PublicWithdraw,
-    Reclaim,
     Withdraw,
 )
+from relayer.chains.cardano.order_datum import Reclaim
 from relayer.chains.cardano.scripts import CompiledValidator, Validators, load_validators
 from relayer.devnet.cardano.model import TxIn
 from tests.contracts.cardano import escrows

@@ -9,13 +9,8 @@ from collections.abc import Iterator
 import pytest
 from pycardano import Address
 
-from relayer.chains.cardano.datums import (
-    LOVELACE,
-    DstEscrowDatum,
-    PlutusAddress,
-    Withdraw,
-    decode_escrow_redeemer,
-)
+from relayer.chains.cardano.escrow_datum import DstEscrowDatum, Withdraw, decode_escrow_redeemer
+from relayer.chains.cardano.plutus_data import LOVELACE, PlutusAddress
 from relayer.chains.cardano.scripts import Validators
 from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
 from relayer.devnet.ethereum import EthereumDevnet

@@ -9,17 +9,15 @@ from typing import Any
 import cbor2
 import pytest
 
-from relayer.chains.cardano.datums import (
-    AssetClass,
+from relayer.chains.cardano.datums import to_primitive
+from relayer.chains.cardano.escrow_datum import (
     Cancel,
-    Credential,
     EscrowRedeemer,
-    PlutusAddress,
     PublicCancel,
     PublicWithdraw,
     Withdraw,
-    to_primitive,
 )
+from relayer.chains.cardano.plutus_data import AssetClass, Credential, PlutusAddress
 from relayer.chains.cardano.scripts import Validators
 from relayer.signing.keccak import keccak256
 from tests.contracts.cardano.escrows import (

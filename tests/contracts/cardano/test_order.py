@@ -11,12 +11,9 @@ import cbor2
 import pytest
 
 from relayer.auction.curve import fill_taking_amount
-from relayer.chains.cardano.datums import (
-    Credential,
-    PlutusAddress,
-    Reclaim,
-    to_primitive,
-)
+from relayer.chains.cardano.datums import to_primitive
+from relayer.chains.cardano.order_datum import Reclaim
+from relayer.chains.cardano.plutus_data import Credential, PlutusAddress
 from relayer.chains.cardano.scripts import Validators
 from relayer.orders.merkle import merkle_proof, merkle_root
 from tests.contracts.cardano.escrows import OTHER

@@ -13,22 +13,19 @@ from pycardano import ExecutionUnits, Transaction, UTxO
 
 from relayer.auction.curve import fill_taking_amount
 from relayer.auction.details import AuctionDetails, AuctionPoint
-from relayer.chains.cardano.datums import (
-    LOVELACE,
+from relayer.chains.cardano.escrow_datum import (
     Cancel,
     DstEscrowDatum,
     EscrowDatum,
-    Fill,
-    OrderDatum,
     PublicCancel,
     PublicWithdraw,
-    Reclaim,
     SrcEscrowDatum,
     Withdraw,
     decode_escrow_datum,
     decode_escrow_redeemer,
-    decode_order_datum,
 )
+from relayer.chains.cardano.order_datum import Fill, OrderDatum, Reclaim, decode_order_datum
+from relayer.chains.cardano.plutus_data import LOVELACE
 from relayer.chains.cardano.scripts import Validators
 from relayer.devnet.cardano import CardanoSimulator, GenesisConfig, SubmissionError
 from relayer.orders.merkle import merkle_proof, merkle_root
