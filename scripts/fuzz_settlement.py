@@ -2,7 +2,7 @@
 
     python scripts/fuzz_settlement.py [--runs 10000] [--steps 8] [--seed N] [--survey]
 
-The machine is ``tests/settlement/test_adversarial.py`` (docs/settlement.md,
+The machine is ``tests/settlement/machine.py`` (docs/settlement.md,
 "Adversarial model"). Prints runs, steps, releases, the share of runs that reached
 a release, the seed and the wall time, and exits 1 on the first invariant
 violation, after hypothesis has printed the shrunk steps (``--seed N`` runs the
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.settlement import test_adversarial as model  # noqa: E402
+from tests.settlement import machine as model  # noqa: E402
 
 
 def main() -> int:
