@@ -61,14 +61,15 @@ def parse_args() -> argparse.Namespace:
 
 
 async def run_monitor(args: argparse.Namespace) -> dict[str, Any]:
-    from relayer.events.chain import chain_stream
-
     from relayer.chains.cardano.decode import ScriptHashes
+    from relayer.chains.cardano.events import CARDANO_STREAM_CODEC
     from relayer.chains.cardano.monitor import CardanoMonitor
     from relayer.chains.cardano.ogmios import OgmiosConnection, OgmiosNode
     from relayer.chains.escrows import EscrowBook, EscrowPhase
+    from relayer.chains.events import chain_stream
     from relayer.config import load_settings
     from relayer.events.bus import EventBus
+    from relayer.events.projection import Projector
     from relayer.store.sqlite import SQLiteEventStore
 
     connection = await OgmiosConnection.open(args.client)
@@ -83,9 +84,10 @@ async def run_monitor(args: argparse.Namespace) -> dict[str, Any]:
         await store.open()
         bus = EventBus()
         escrows = EscrowBook()
+        projector = Projector(CARDANO_STREAM_CODEC, bus, [escrows])
         monitor = CardanoMonitor(node=OgmiosNode(args.client, window=args.window),
-                                 store=store, bus=bus, scripts=scripts,
-                                 settings=settings.chains.cardano, escrows=escrows)
+                                 store=store, committed=projector.committed, scripts=scripts,
+                                 settings=settings.chains.cardano)
         started = time.perf_counter()
         await monitor.start()
         while monitor.status().processed != tip["slot"]:
@@ -175,7 +177,7 @@ async def build_chain(sim: Any, blocks: int, escrow_txs: int) -> bytes:
 
 
 async def serve_and_measure(args: argparse.Namespace) -> None:
-    from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
+    from devnet.cardano import CardanoSimulator, GenesisConfig
 
     async with CardanoSimulator(GenesisConfig(seed=b"bench-monitor".ljust(32, b"\0"))) as sim:
         started = time.perf_counter()

@@ -40,6 +40,7 @@ from relayer.chains.ethereum.failover import FailoverRpc
 from relayer.chains.ethereum.monitor import EthereumMonitor
 from relayer.chains.events import CHAIN_CODEC, EscrowCreated, EscrowWithdrawn, chain_stream
 from relayer.events.bus import EventBus
+from relayer.events.projection import Projector
 from relayer.orders.timelocks import Timelocks
 from relayer.signing.eip712 import Domain, OrderStruct, order_digest
 from relayer.signing.keccak import keccak256
@@ -195,8 +196,10 @@ async def index_once(rpc_url: str, data_dir: Path, expected: int) -> tuple[float
     await store.open()
     rpc = FailoverRpc(settings.rpc_urls)
     try:
-        monitor = EthereumMonitor(rpc=rpc, store=store, bus=EventBus(), escrows=EscrowBook(),
-                                  settings=settings, abi=EscrowAbi.load())
+        escrows = EscrowBook()
+        projector = Projector(CHAIN_CODEC, EventBus(), [escrows])
+        monitor = EthereumMonitor(rpc=rpc, store=store, committed=projector.committed,
+                                  escrows=escrows, settings=settings, abi=EscrowAbi.load())
         started = time.perf_counter()
         while await monitor.poll():
             pass

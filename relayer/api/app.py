@@ -44,6 +44,7 @@ from relayer.config import Settings
 from relayer.errors import RelayerError
 from relayer.events.bus import EventBus
 from relayer.events.codec import EventCodec
+from relayer.events.projection import Projector
 from relayer.memory import freeze_survivors
 from relayer.metrics import Metrics, TimedStore
 from relayer.networks.registry import ChainRegistry
@@ -55,7 +56,6 @@ from relayer.pricing.decayer import Decayer
 from relayer.pricing.quote import StaticPriceSource
 from relayer.public.events import PublicEvents
 from relayer.replica.duties import FollowerPrices, LeaderDuties
-from relayer.replica.fanout import Fanout
 from relayer.replica.replica import Replica, leadership_for
 from relayer.security.errors import SecurityError
 from relayer.security.keys import KeyRegistry
@@ -102,9 +102,12 @@ def create_app(
     bus.on_handler_error = metrics.handler_failed
     book = OrderBook()
     escrows = EscrowBook()
-    eth_parts = EthereumParts.build(eth, store=store, bus=bus, escrows=escrows, rpc=ethereum)
+    projector = Projector(codec, bus, [book, escrows])
+    eth_parts = EthereumParts.build(eth, store=store, committed=projector.committed,
+                                     escrows=escrows, rpc=ethereum)
     ada_parts = CardanoParts.build(settings.chains.cardano, store=store, bus=bus,
-                                   escrows=escrows, chains=chains, node=cardano)
+                                   committed=projector.committed, chains=chains,
+                                   node=cardano)
     custody = CustodyKeyring.load(keys=settings.settlement.custody_keys,
                                   keys_file=settings.settlement.custody_keys_file,
                                   data_dir=settings.data_dir)
@@ -114,25 +117,28 @@ def create_app(
     monitors = (*monitors, *eth_parts.monitors, *ada_parts.monitors)
     metrics.watch_monitors(tuple(monitors))
     desk = OrderDesk(store=store, book=book, bus=bus, validator=validator, chains=chains,
-                     clock=clock, funds={**eth_parts.funds, **ada_parts.funds})
+                     clock=clock, funds={**eth_parts.funds, **ada_parts.funds},
+                     committed=projector.committed)
     replica = Replica(store=sequenced, leadership=leadership_for(raw_store, settings),
-                      fanout=Fanout(desk=desk, escrows=escrows, bus=bus, codec=codec),
-                      escrows=escrows)
+                      apply=projector.followed)
     relayer = Relayer(
         settings=settings, store=store, bus=bus, chains=chains, desk=desk, clock=clock,
         base_fee=eth_parts.base_fee, prices=StaticPriceSource(), escrows=escrows,
         started_at=time.monotonic(), auth=keys, monitors=tuple(monitors), metrics=metrics,
-        replica=replica,
+        replica=replica, log_position=lambda: projector.position,
     )
     eth_parts.watch(desk, clock)
     ada_parts.watch(desk)
     decayer = Decayer(desk, clock, bus=bus, base_fee=relayer.base_fee)
     settlement = Settlement(settings=settings, store=store, bus=bus, desk=desk,
                             escrows=escrows, custody=custody, chains=chains,
-                            monitors=relayer.monitors, clock=clock)
+                            monitors=relayer.monitors, clock=clock,
+                            committed=projector.committed)
+    for projection in settlement.coordinator.projections:
+        projector.register(projection)
     webhooks = Webhooks(settings=settings, store=store, clock=clock, chains=chains,
                         public=PublicEvents(book, relayer.base_fee),
-                        position=lambda: max(desk.position, sequenced.applied), keys=keys,
+                        position=lambda: max(projector.position, sequenced.applied), keys=keys,
                         codec=codec)
     throttle = Throttle(settings.security.rate_limit, clock)
     hub, ws_endpoint = websocket_service(
@@ -162,7 +168,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         await store.open()
-        replayed = await desk.rebuild()
+        replayed = await projector.replay(store)
         log.info("store_replayed", records=replayed, orders=len(book))
         decayer.track_all()
         unsubscribe = decayer.attach()
@@ -171,7 +177,7 @@ def create_app(
         hub.start()
         # Follow what other replicas commit; lead (monitors, auction and chain jobs) if
         # elected: on SQLite at once, on PostgreSQL when the advisory lock is won.
-        await replica.start(applied=desk.position, duties=LeaderDuties(
+        await replica.start(applied=projector.position, duties=LeaderDuties(
             monitors=relayer.monitors, schedule=leader_jobs if run_scheduler else None,
             services=(webhooks.delivering,)))
         await settlement.start()  # after the monitors loaded the escrow projection

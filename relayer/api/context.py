@@ -43,6 +43,8 @@ class Relayer:
     queue_depths: dict[str, Callable[[], int]] = field(default_factory=dict)
     """Named probes of internal queue depths, reported by ``/health``; a part that owns
     a queue registers one when it is wired."""
+    log_position: Callable[[], int] = lambda: 0
+    """Every log record up to this position is in the projections (``Projector``)."""
     replica: Replica | None = None
     """This process among replicas: its role (leader or follower), fan-out lag and schema
     version (``relayer/replica/``); ``None`` only where no app wired one."""

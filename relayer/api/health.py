@@ -133,7 +133,7 @@ class HealthRoutes:
             "ready": writable and all(s.healthy for s in statuses),
             "store_writable": writable,
             "orders": len(relayer.desk.book),
-            "log_position": relayer.desk.position,
+            "log_position": relayer.log_position(),
             "store_latency_ms": round(latency * 1000, 3) if latency is not None else None,
             "chains": {s.chain: chain_view(s) for s in statuses},
             "queues": {name: depth() for name, depth in sorted(relayer.queue_depths.items())},

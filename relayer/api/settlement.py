@@ -23,8 +23,9 @@ from relayer.chains.escrows import EscrowState
 from relayer.orders.desk import OrderDesk
 from relayer.orders.wire import Hex32
 from relayer.security.principal import Scope
-from relayer.settlement.coordinator import Coordinator, Fill
+from relayer.settlement.coordinator import Coordinator
 from relayer.settlement.fills import FillStatus
+from relayer.settlement.ledger import Fill
 
 _JSON = "application/json"
 _encoder = msgspec.json.Encoder()

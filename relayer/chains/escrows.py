@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from relayer.chains.events import (
-    CHAIN_CODEC,
+    CHAIN_EVENTS,
     ChainEvent,
     ChainEventReverted,
     ChainPoint,
@@ -32,9 +32,8 @@ from relayer.chains.events import (
     EscrowWithdrawn,
     FundsRescued,
     LockOrigin,
-    chain_stream,
 )
-from relayer.store.base import EventStore
+from relayer.store.base import Record
 
 
 class EscrowPhase(StrEnum):
@@ -120,6 +119,11 @@ class EscrowBook:
         return sorted(states, key=lambda s: (s.created.chain, s.created.height,
                                              s.created.index, s.escrow))
 
+    def project(self, event: object, record: Record) -> None:
+        """The projection loop's hand-over (``relayer.events.projection``)."""
+        if isinstance(event, CHAIN_EVENTS):
+            self.apply(event)
+
     def apply(self, event: ChainEvent) -> None:
         if isinstance(event, EscrowCreated):
             self._created(event)
@@ -132,14 +136,6 @@ class EscrowBook:
                 self.ignored += 1
                 return
             self._escrows[key] = _with(state, event)
-
-    async def load(self, store: EventStore, chain: str) -> int:
-        """Fold in one chain's stream from the log; the number of events read."""
-        records = await store.read_stream(chain_stream(chain))
-        for record in records:
-            if CHAIN_CODEC.knows(record):
-                self.apply(CHAIN_CODEC.decode(record))
-        return len(records)
 
     def _created(self, event: EscrowCreated) -> None:
         key = (event.point.chain, event.escrow)

@@ -16,9 +16,10 @@ from typing import Any
 from sortedcontainers import SortedList
 
 from relayer.orders.codec import submission_from_wire
-from relayer.orders.events import OrderEvent, OrderSubmitted
+from relayer.orders.events import ORDER_EVENTS, OrderEvent, OrderSubmitted
 from relayer.orders.model import SignedOrder
 from relayer.orders.status import OrderStatus, check_transition
+from relayer.store.base import Record
 
 
 @dataclass(slots=True)
@@ -97,8 +98,16 @@ class OrderBook:
     def __len__(self) -> int:
         return len(self._by_hash)
 
+    def __getitem__(self, order_hash: str) -> OrderEntry:
+        return self._by_hash[order_hash]
+
     def get(self, order_hash: str) -> OrderEntry | None:
         return self._by_hash.get(order_hash)
+
+    def project(self, event: object, record: Record) -> None:
+        """The projection loop's hand-over (``relayer.events.projection``)."""
+        if isinstance(event, ORDER_EVENTS):
+            self.apply(event, record.position)
 
     def apply(self, event: OrderEvent, position: int) -> OrderEntry:
         """Fold one committed event into the book."""

@@ -14,6 +14,7 @@ from relayer.clock import Clock
 from relayer.errors import ConflictError, NotFoundError, SignatureError
 from relayer.events.bus import EventBus
 from relayer.events.codec import to_record
+from relayer.events.projection import Committed, Projector
 from relayer.networks.registry import ChainRegistry
 from relayer.orders.book import OrderBook, OrderEntry
 from relayer.orders.codec import signature_from_wire, submission_to_wire
@@ -33,7 +34,6 @@ from relayer.store.base import EventStore, NewRecord, VersionConflict
 
 log = structlog.get_logger(__name__)
 
-_REPLAY_BATCH = 5_000
 
 
 class OrderDesk:
@@ -47,33 +47,21 @@ class OrderDesk:
         chains: ChainRegistry,
         clock: Clock,
         funds: Mapping[str, FundsCheck] | None = None,
+        committed: Committed | None = None,
     ) -> None:
+        """``committed``: the projection loop that folds what the desk appends into the
+        book and publishes it; ``None``: a loop of its own over ``book`` and ``bus``."""
         self._store = store
         self._book = book
-        self._bus = bus
+        self._committed = committed or Projector(ORDER_CODEC, bus, [book]).committed
         self._validator = validator
         self._chains = chains
         self._clock = clock
         self._funds = dict(funds or {})
-        self.position = 0
-        """Position of the last record folded into the book."""
 
     @property
     def book(self) -> OrderBook:
         return self._book
-
-    async def rebuild(self) -> int:
-        """Replay the whole log into the book; the number of records replayed."""
-        count = 0
-        while True:
-            records = await self._store.read(after=self.position, limit=_REPLAY_BATCH)
-            if not records:
-                return count
-            for record in records:
-                if ORDER_CODEC.knows(record):
-                    self._book.apply(ORDER_CODEC.decode(record), record.position)
-                self.position = record.position
-            count += len(records)
 
     async def submit(self, wire: OrderSubmissionWire) -> OrderEntry:
         now = int(self._clock.now())
@@ -138,13 +126,8 @@ class OrderDesk:
         records: list[NewRecord] = [to_record(event, version=v, stream=event.order_hash)
                                     for event, v in events]
         written = await self._store.append(records)
-        entries = []
-        for (event, _), record in zip(events, written, strict=True):
-            entries.append(self._book.apply(event, record.position))
-            self.position = max(self.position, record.position)
-        for event, _ in events:
-            self._bus.publish(event)
-        return entries
+        self._committed(written, [event for event, _ in events])
+        return [self._book[event.order_hash] for event, _ in events]
 
 
 def _duplicate(order_hash: str) -> ConflictError:

@@ -13,21 +13,18 @@ from typing import Any
 
 import structlog
 
-from relayer.chains.escrows import EscrowBook
 from relayer.config import Settings
 from relayer.errors import StoreError
 from relayer.metrics import ReplicaReading
-from relayer.replica.fanout import Fanout
 from relayer.store.base import EventStore
 from relayer.store.feed import CommitSignal
 from relayer.store.leader import Duties, Leadership, PostgresLeadership, SoleLeader
 from relayer.store.postgres import PostgresEventStore
-from relayer.store.sequenced import SequencedStore
+from relayer.store.sequenced import Apply, SequencedStore
 
 log = structlog.get_logger(__name__)
 
 _RESTART_SECONDS = 1.0
-CHAINS = ("ethereum", "cardano")
 
 
 def leadership_for(store: EventStore, settings: Settings) -> Leadership:
@@ -39,12 +36,12 @@ def leadership_for(store: EventStore, settings: Settings) -> Leadership:
 
 
 class Replica:
-    def __init__(self, *, store: SequencedStore, leadership: Leadership, fanout: Fanout,
-                 escrows: EscrowBook) -> None:
+    def __init__(self, *, store: SequencedStore, leadership: Leadership,
+                 apply: Apply) -> None:
+        """``apply``: where other replicas' records go (``Projector.followed``)."""
         self.store = store
         self.leadership = leadership
-        self._fanout = fanout
-        self._escrows = escrows
+        self._apply = apply
         self._follower: asyncio.Task[None] | None = None
         self._head = 0
         """The newest log position read by ``status``."""
@@ -61,10 +58,6 @@ class Replica:
     async def start(self, *, applied: int, duties: Duties) -> None:
         """Follow the log after ``applied`` (what the replay folded in), then campaign."""
         self.store.start_at(applied)
-        if self.shared:
-            # Only the leader's monitors fold chain events in; a follower needs them too.
-            for chain in CHAINS:
-                await self._escrows.load(self.store, chain)
         if self.store.feed is not None:
             self._follower = asyncio.create_task(self._follow(), name="log-follower")
         await self.leadership.start(duties)
@@ -80,7 +73,7 @@ class Replica:
     async def _follow(self) -> None:
         while True:
             try:
-                await self.store.follow(self._fanout.apply)
+                await self.store.follow(self._apply)
                 return
             except Exception:
                 log.exception("log_follower_failed")

@@ -15,7 +15,7 @@ the facts, so a late, duplicated or reverted event needs no special case.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -24,6 +24,7 @@ import structlog
 from relayer.auction.curve import fill_taking_amount
 from relayer.chains.escrows import EscrowBook, EscrowKey, EscrowPhase, EscrowState
 from relayer.chains.events import (
+    CHAIN_EVENTS,
     ChainEventReverted,
     EscrowCancelled,
     EscrowCreated,
@@ -33,7 +34,8 @@ from relayer.chains.events import (
 from relayer.clock import Clock
 from relayer.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from relayer.events.bus import EventBus
-from relayer.events.codec import to_record
+from relayer.events.codec import EventCodec, to_record
+from relayer.events.projection import Committed, Projection, Projector
 from relayer.orders.book import Fill as BookFill
 from relayer.orders.book import OrderBook, OrderEntry
 from relayer.orders.events import OrderStatusChanged
@@ -44,6 +46,7 @@ from relayer.settlement.coverage import match
 from relayer.settlement.custody import CustodyKeyring
 from relayer.settlement.events import (
     SETTLEMENT_CODEC,
+    SETTLEMENT_EVENTS,
     FillStatusChanged,
     PublicActionAvailable,
     SecretReleased,
@@ -61,6 +64,7 @@ from relayer.settlement.fills import (
 from relayer.settlement.fills import (
     TRANSITIONS as FILL_TRANSITIONS,
 )
+from relayer.settlement.ledger import Fill, FillLedger
 from relayer.settlement.placement import Placement, place
 from relayer.settlement.policy import (
     PAIR_RULES,
@@ -73,11 +77,13 @@ from relayer.settlement.policy import (
 )
 from relayer.settlement.secrets import SecretLedger
 from relayer.signing.keccak import keccak256
-from relayer.store.base import EventStore, VersionConflict
+from relayer.store.base import EventStore, Record, VersionConflict
 
 log = structlog.get_logger(__name__)
 
-_REPLAY_BATCH = 5_000
+_OWN_RECORDS = EventCodec((*SETTLEMENT_EVENTS, *CHAIN_EVENTS))
+"""What a coordinator rebuilt on its own reads of the log: fills, releases and escrows."""
+
 _RECORD_ATTEMPTS = 3
 _GAS_WORST_CASE = 1 << 128
 """A base fee so high that the gas adjustment takes the whole rate bump: the lowest
@@ -85,22 +91,6 @@ price the curve can ask, used as the relayer's own floor when an order has gas t
 
 class OrderTransition(Protocol):
     async def __call__(self, order_hash: str, new: OrderStatus, *, reason: str) -> object: ...
-
-
-@dataclass
-class Fill:
-    fill_id: str
-    order_hash: str
-    secret_index: int
-    status: FillStatus
-    reasons: tuple[str, ...] = ()
-    version: int = 0
-    src: EscrowState | None = None
-    dst: EscrowState | None = None
-    derived: FillStatus | None = None
-    """The status this process derived at its last look, from the facts it has. The
-    log may hold another (a replica wrote first); a maker's secret is accepted only on
-    a fresh derivation, never on an adopted status."""
 
 
 @dataclass
@@ -125,7 +115,10 @@ class Coordinator:
         tip_height: Callable[[str], int | None],
         clock: Clock,
         transition_order: OrderTransition | None = None,
+        committed: Committed | None = None,
     ) -> None:
+        """``committed``: the projection loop that folds what the coordinator appends into
+        ``projections`` and publishes it; ``None``: a loop of its own."""
         self._store = store
         self._bus = bus
         self._book = book
@@ -136,38 +129,29 @@ class Coordinator:
         self._tip_height = tip_height
         self._clock = clock
         self._transition_order = transition_order
-        self._fills: dict[str, Fill] = {}
-        self._by_order: dict[str, set[str]] = {}
-        self._secrets = SecretLedger(store=store, bus=bus, custody=custody)
-        self._escrow_orders: dict[tuple[str, str], str] = {}
-        """Every escrow seen, to its order: a reversal names an escrow already gone."""
+        self._ledger = FillLedger()
+        self._secrets = SecretLedger(store=store, bus=bus, custody=custody,
+                                     committed=self._commit)
+        self._committed = committed or Projector(SETTLEMENT_CODEC, bus,
+                                                 self.projections).committed
         self._lock = asyncio.Lock()
         self.stats = CoordinatorStats(released=self._secrets.released_by_source)
 
+    def _commit(self, records: Sequence[Record], events: Sequence[object]) -> None:
+        self._committed(records, events)
+
     # -- startup ---------------------------------------------------------------------
 
+    @property
+    def projections(self) -> tuple[Projection, ...]:
+        """Settlement's projections of the log: the fills and the released secrets."""
+        return (self._ledger, self._secrets)
+
     async def rebuild(self) -> int:
-        """Fold the fills and releases of the whole log back in; records read."""
-        position, count = 0, 0
-        while True:
-            records = await self._store.read(after=position, limit=_REPLAY_BATCH)
-            if not records:
-                return count
-            for state in self._escrows:
-                self._escrow_orders[(state.chain, state.escrow)] = state.order_hash.lower()
-            for record in records:
-                position = record.position
-                if not record.stream.startswith(("fill:", "secret:")):
-                    continue
-                event = SETTLEMENT_CODEC.decode(record)
-                if isinstance(event, FillStatusChanged):
-                    fill = self._fill(event.fill_id, event.order_hash, event.secret_index)
-                    fill.status = FillStatus(event.new)
-                    fill.reasons = event.reasons
-                    fill.version = record.version
-                elif isinstance(event, SecretReleased):
-                    self._secrets.fold(event)
-                count += 1
+        """Fold the fills and releases of the whole log in (a coordinator of its own,
+        as after a restart); records read."""
+        return await Projector(_OWN_RECORDS, self._bus, self.projections).replay(
+            self._store, skip_unknown=True)
 
     def attach(self) -> Callable[[], None]:
         """Look at an order again whenever its escrows change on a chain."""
@@ -190,31 +174,31 @@ class Coordinator:
 
     async def _on_order_changed(self, event: OrderStatusChanged) -> None:
         if (event.new in (OrderStatus.CANCELLED, OrderStatus.EXPIRED)
-                and event.order_hash in self._by_order):
+                and event.order_hash in self._ledger.by_order):
             await self.evaluate(event.order_hash)
 
     def _order_of(self, event: object) -> str | None:
         if isinstance(event, EscrowCreated):
             order_hash = event.immutables.order_hash.lower()
-            self._escrow_orders[(event.point.chain, event.escrow)] = order_hash
+            self._ledger.escrow_orders[(event.point.chain, event.escrow)] = order_hash
             return order_hash
         if isinstance(event, (EscrowWithdrawn, EscrowCancelled, ChainEventReverted)):
             key = (event.point.chain, event.escrow)
             state = self._escrows.get(*key)
             if state is not None:
                 return state.order_hash.lower()
-            return self._escrow_orders.get(key)
+            return self._ledger.escrow_orders.get(key)
         return None
 
     # -- evaluation ------------------------------------------------------------------
 
     async def tick(self) -> None:
         """Time moves rules (finality locks, windows): look at every open fill's order."""
-        open_orders = {fill.order_hash for fill in self._fills.values()
+        open_orders = {fill.order_hash for fill in self._ledger.by_id.values()
                        if fill.status not in QUIET}
         open_orders |= {s.order_hash.lower() for s in self._escrows
                         if s.role is EscrowRole.SRC
-                        and f"{s.chain}:{s.escrow}" not in self._fills}
+                        and f"{s.chain}:{s.escrow}" not in self._ledger.by_id}
         for order_hash in sorted(open_orders):
             await self.evaluate(order_hash)
 
@@ -233,7 +217,7 @@ class Coordinator:
         targets = self._targets(entry)
         seen: set[str] = set()
         for placed in placements:
-            fill = self._fill(placed.fill_id, order_hash, placed.index)
+            fill = self._ledger.fill(placed.fill_id, order_hash, placed.index)
             seen.add(placed.fill_id)
             if fill.status in TERMINAL:
                 # Settled or refunded with every spend final: nothing moves it again (a
@@ -248,17 +232,17 @@ class Coordinator:
                 fill.derived = FillStatus.FOREIGN
                 await self._record(fill, FillStatus.FOREIGN,
                                    tuple(str(r) for r in placed.reasons), now)
-        for fill_id in sorted(self._by_order.get(order_hash, set()) - seen):
-            fill = self._fills[fill_id]
+        for fill_id in sorted(self._ledger.by_order.get(order_hash, set()) - seen):
+            fill = self._ledger.by_id[fill_id]
             fill.derived = FillStatus.REVERTED
             if fill.status not in TERMINAL and fill.status is not FillStatus.REVERTED:
                 fill.src = fill.dst = None
                 await self._record(fill, FillStatus.REVERTED, (), now)
         counted = [p for p in placements if p.counted]
-        _show_fills(entry, [(p.state, p.index, self._fills[p.fill_id].status)
+        _show_fills(entry, [(p.state, p.index, self._ledger.by_id[p.fill_id].status)
                             for p in counted])
         await self._update_order(entry, counted, now)
-        return [self._fills[f] for f in sorted(self._by_order.get(order_hash, set()))]
+        return self._ledger.of_order(order_hash)
 
     def _placements(self, entry: OrderEntry) -> list[Placement]:
         return place(entry.signed, [s for s in self._escrows.by_order(entry.order_hash)
@@ -493,21 +477,12 @@ class Coordinator:
     # -- views -----------------------------------------------------------------------
 
     def fills(self, order_hash: str) -> list[Fill]:
-        return [self._fills[f] for f in sorted(self._by_order.get(order_hash.lower(), ()))]
+        return self._ledger.of_order(order_hash.lower())
 
     def all_fills(self) -> list[Fill]:
-        return list(self._fills.values())
+        return list(self._ledger.by_id.values())
 
     # -- bookkeeping -----------------------------------------------------------------
-
-    def _fill(self, fill_id: str, order_hash: str, index: int) -> Fill:
-        fill = self._fills.get(fill_id)
-        if fill is None:
-            fill = Fill(fill_id=fill_id, order_hash=order_hash, secret_index=index,
-                        status=FillStatus.SRC_SEEN)
-            self._fills[fill_id] = fill
-            self._by_order.setdefault(order_hash, set()).add(fill_id)
-        return fill
 
     async def _record(self, fill: Fill, status: FillStatus, reasons: tuple[str, ...],
                       now: int) -> None:
@@ -529,8 +504,8 @@ class Coordinator:
                                       secret_index=fill.secret_index, old=str(old),
                                       new=str(status), reasons=reasons, at=now)
             try:
-                await self._store.append([to_record(event, version=fill.version + 1,
-                                                     stream=fill_stream(fill.fill_id))])
+                written = await self._store.append([to_record(
+                    event, version=fill.version + 1, stream=fill_stream(fill.fill_id))])
             except VersionConflict:
                 # Another coordinator (a replica, a former leader) wrote first. What it
                 # wrote may be stale (it looked before the latest chain event) or know
@@ -540,10 +515,9 @@ class Coordinator:
                 if fill.status is not status and status not in FILL_TRANSITIONS[fill.status]:
                     return
                 continue
-            fill.status, fill.reasons, fill.version = status, reasons, fill.version + 1
             log.info("fill_status_changed", order_hash=fill.order_hash, fill_id=fill.fill_id,
                      old=str(old), new=str(status), reasons=list(reasons))
-            self._bus.publish(event)
+            self._committed(written, [event])
             if status is FillStatus.PUBLIC_WITHDRAW or status is FillStatus.PUBLIC_CANCELLATION:
                 for action, state in self._public_targets(fill, status):
                     self._bus.publish(PublicActionAvailable(
@@ -556,8 +530,7 @@ class Coordinator:
         if records:
             last = SETTLEMENT_CODEC.decode(records[-1])
             assert isinstance(last, FillStatusChanged)
-            fill.status, fill.reasons = FillStatus(last.new), last.reasons
-            fill.version = records[-1].version
+            self._ledger.read(last, records[-1].version)
 
     @staticmethod
     def _public_targets(fill: Fill, status: FillStatus) -> list[tuple[str, EscrowState]]:
@@ -568,7 +541,7 @@ class Coordinator:
 
     def public_actions(self) -> list[tuple[Fill, str, EscrowState]]:
         actions: list[tuple[Fill, str, EscrowState]] = []
-        for fill in self._fills.values():
+        for fill in self._ledger.by_id.values():
             if fill.status in (FillStatus.PUBLIC_WITHDRAW, FillStatus.PUBLIC_CANCELLATION):
                 actions.extend((fill, action, state)
                                for action, state in self._public_targets(fill, fill.status))
@@ -585,7 +558,7 @@ class Coordinator:
         depth = self._policy.confirmations[order.src_chain]
         fills = []
         for placed in counted:
-            fill = self._fills[placed.fill_id]
+            fill = self._ledger.by_id[placed.fill_id]
             if fill.status is FillStatus.INVALID_ESCROW and any(
                     r.startswith("SRC_") for r in fill.reasons):
                 continue

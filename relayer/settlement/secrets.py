@@ -13,16 +13,21 @@ import structlog
 
 from relayer.events.bus import EventBus
 from relayer.events.codec import to_record
+from relayer.events.projection import Committed
 from relayer.orders.model import SignedOrder
 from relayer.settlement.custody import CustodyKeyring, seal_secret
 from relayer.settlement.events import SETTLEMENT_CODEC, SecretReleased, SecretShared, secret_stream
-from relayer.store.base import EventStore, VersionConflict
+from relayer.store.base import EventStore, Record, VersionConflict
 
 log = structlog.get_logger(__name__)
 
 
 class SecretLedger:
-    def __init__(self, *, store: EventStore, bus: EventBus, custody: CustodyKeyring) -> None:
+    def __init__(self, *, store: EventStore, bus: EventBus, custody: CustodyKeyring,
+                 committed: Committed) -> None:
+        """``committed``: the projection loop; it folds a release in (``project``) and
+        publishes it."""
+        self._committed = committed
         self._store = store
         self._bus = bus
         self._custody = custody
@@ -30,9 +35,10 @@ class SecretLedger:
         self.released_by_source: dict[str, int] = {}
         """Secrets this process released, by source (maker, custody, chain)."""
 
-    def fold(self, event: SecretReleased) -> None:
-        """A release read back from the log (at startup, or another replica's)."""
-        self._released[(event.order_hash, event.secret_index)] = event
+    def project(self, event: object, record: Record) -> None:
+        """The projection loop's hand-over: a release, this process's or another's."""
+        if isinstance(event, SecretReleased):
+            self._released[(event.order_hash, event.secret_index)] = event
 
     def get(self, order_hash: str, index: int) -> SecretReleased | None:
         return self._released.get((order_hash, index))
@@ -48,7 +54,7 @@ class SecretLedger:
             return None
         event = SETTLEMENT_CODEC.decode(records[0])
         assert isinstance(event, SecretReleased)
-        self.fold(event)
+        self.project(event, records[0])
         return event
 
     async def release(self, signed: SignedOrder, fill_id: str, index: int, secret: bytes, *,
@@ -65,18 +71,17 @@ class SecretLedger:
             source=source, at=now)
         stream = secret_stream(signed.order_hash, index)
         try:
-            await self._store.append([to_record(event, version=1, stream=stream)])
+            written = await self._store.append([to_record(event, version=1, stream=stream)])
         except VersionConflict:
             (record,) = await self._store.read_stream(stream)
             stored = SETTLEMENT_CODEC.decode(record)
             assert isinstance(stored, SecretReleased)
             self._released[key] = stored
             return False
-        self._released[key] = event
         self.released_by_source[source] = self.released_by_source.get(source, 0) + 1
         log.info("secret_released", order_hash=signed.order_hash, fill_id=fill_id,
                  secret_index=index, source=source)
-        self._bus.publish(event)
+        self._committed(written, [event])
         self._bus.publish(SecretShared(
             order_hash=signed.order_hash, fill_id=fill_id, secret_index=index,
             secret_hash=event.secret_hash, secret="0x" + secret.hex(), at=now))

@@ -13,6 +13,7 @@ from relayer.chains.status import ChainMonitor
 from relayer.clock import Clock
 from relayer.config import Settings
 from relayer.events.bus import EventBus
+from relayer.events.projection import Committed
 from relayer.networks.registry import ChainRegistry
 from relayer.orders.desk import OrderDesk
 from relayer.settlement.coordinator import Coordinator
@@ -30,7 +31,7 @@ class Settlement:
     def __init__(self, *, settings: Settings, store: EventStore, bus: EventBus,
                  desk: OrderDesk, escrows: EscrowBook, custody: CustodyKeyring,
                  chains: ChainRegistry, monitors: Sequence[ChainMonitor],
-                 clock: Clock) -> None:
+                 clock: Clock, committed: Committed | None = None) -> None:
         by_chain = {monitor.name: monitor for monitor in monitors}
 
         def tip_height(chain: str) -> int | None:
@@ -48,14 +49,13 @@ class Settlement:
                 safety_margin=settings.settlement.safety_margin_seconds,
                 dst_rescue_delays={
                     "ethereum": settings.chains.ethereum.rescue_delay_dst_seconds}),
-            tip_height=tip_height, clock=clock, transition_order=desk.transition)
+            tip_height=tip_height, clock=clock, transition_order=desk.transition,
+            committed=committed)
         self._detach: Callable[[], None] | None = None
 
     async def start(self) -> None:
-        """Fold the log's fills and releases back in, then follow the chains' events.
-
-        Call after the order book and the escrow projection are rebuilt."""
-        await self.coordinator.rebuild()
+        """Follow the chains' events (the projection loop has replayed the log into the
+        book, the escrows and the coordinator's projections)."""
         self._detach = self.coordinator.attach()
 
     def stop(self) -> None:

@@ -220,7 +220,7 @@ async def test_replica_series_of_a_sole_replica(client: httpx.AsyncClient,
     assert value(found, "relayer_replica_leader") == 1
     assert value(found, "relayer_replica_elections_total") == 1
     assert value(found, "relayer_fanout_lag_events") == 0
-    assert value(found, "relayer_fanout_applied_position") == relayer.desk.position >= 1
+    assert value(found, "relayer_fanout_applied_position") == relayer.log_position() >= 1
     assert value(found, "relayer_store_schema_version") == relayer.store.schema_version >= 1
 
 

@@ -5,9 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pycardano import Address, Network, PaymentVerificationKey, ScriptHash, VerificationKeyHash
 
-from relayer.chains.registry import ChainRegistry
 from relayer.config import load_settings
 from relayer.errors import ValidationError
+from relayer.networks.registry import ChainRegistry
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from relayer.chains.escrows import EscrowBook, EscrowPhase
-from relayer.events.chain import (
+from relayer.chains.events import (
+    CHAIN_CODEC,
     ChainEventReverted,
     ChainPoint,
     DstComplement,
@@ -17,7 +18,9 @@ from relayer.events.chain import (
     FundsRescued,
     chain_stream,
 )
+from relayer.events.bus import EventBus
 from relayer.events.codec import to_record
+from relayer.events.projection import Projector
 from relayer.store.sqlite import SQLiteEventStore
 
 ORDER = "0x" + "ab" * 32
@@ -110,7 +113,7 @@ def test_cancel_rescue_and_unknown_escrows() -> None:
     assert len(book.by_order(ORDER)) == 3
 
 
-async def test_load_rebuilds_from_the_chain_stream(tmp_path: object) -> None:
+async def test_a_replay_of_the_log_rebuilds_the_book(tmp_path: object) -> None:
     store = SQLiteEventStore(f"{tmp_path}/s.sqlite3")
     await store.open()
     try:
@@ -119,7 +122,7 @@ async def test_load_rebuilds_from_the_chain_stream(tmp_path: object) -> None:
         await store.append([to_record(e, version=v, stream=chain_stream("ethereum"))
                             for v, e in enumerate(events, start=1)])
         book = EscrowBook()
-        assert await book.load(store, "ethereum") == 3
+        assert await Projector(CHAIN_CODEC, EventBus(), [book]).replay(store) == 3
         (state,) = book
         assert state.created.height == 11
     finally:

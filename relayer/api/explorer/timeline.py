@@ -21,7 +21,7 @@ from relayer.errors import ValidationError
 from relayer.networks.registry import ChainRegistry
 from relayer.orders.timelocks import Stage
 from relayer.orders.wire import Amount
-from relayer.settlement.coordinator import Coordinator, Fill
+from relayer.settlement.coordinator import Coordinator
 from relayer.settlement.events import (
     SETTLEMENT_CODEC,
     FillStatusChanged,
@@ -29,6 +29,7 @@ from relayer.settlement.events import (
     fill_stream,
 )
 from relayer.settlement.fills import BEFORE_RELEASE
+from relayer.settlement.ledger import Fill
 from relayer.settlement.policy import stage_start
 from relayer.store.base import EventStore
 

@@ -38,16 +38,15 @@ from relayer.chains.cardano.decode import (
     Complements,
     ScriptHashes,
 )
-from relayer.chains.cardano.events import CARDANO_STREAM_CODEC, OrderLocked, OrderLockSpent
+from relayer.chains.cardano.events import CARDANO_STREAM_CODEC
 from relayer.chains.cardano.node import CardanoNode, ChainSync, Intersection, RollBackward
 from relayer.chains.cardano.state import CARDANO_EVENTS, CardanoEvent, ChainState, subject
-from relayer.chains.escrows import EscrowBook
-from relayer.chains.events import CHAIN_EVENTS, ChainEventReverted, ChainPoint, chain_stream
+from relayer.chains.events import ChainEventReverted, ChainPoint, chain_stream
 from relayer.chains.status import ChainStatus
 from relayer.config import CardanoSettings
 from relayer.errors import ChainError, StoreError
-from relayer.events.bus import EventBus
 from relayer.events.codec import to_record
+from relayer.events.projection import Committed
 from relayer.store.base import Checkpoint, EventStore, VersionConflict
 
 log = structlog.get_logger(__name__)
@@ -62,22 +61,20 @@ class CardanoMonitor:
         *,
         node: CardanoNode,
         store: EventStore,
-        bus: EventBus,
+        committed: Committed,
         scripts: ScriptHashes,
         settings: CardanoSettings,
         complements: Complements | None = None,
-        escrows: EscrowBook | None = None,
         on_start: StartHook | None = None,
         rng: random.Random | None = None,
         stop_timeout: float = 5.0,
     ) -> None:
         self._node = node
         self._store = store
-        self._bus = bus
+        self._committed = committed
         self._scripts = scripts
         self._settings = settings
         self._complements = complements
-        self._escrows = escrows
         self.on_start = on_start
         """Called with the live events once they are loaded, before following."""
         self._rng = rng or random.Random()
@@ -206,8 +203,6 @@ class CardanoMonitor:
                 state.apply(event)
             else:
                 raise StoreError(f"{STREAM} holds an unexpected {record.type}")
-            if self._escrows is not None and isinstance(event, CHAIN_EVENTS):
-                self._escrows.apply(event)
         self._cursor, self._state = cursor, state
         self._mark_processed(cursor)
         self._pending.clear()
@@ -335,12 +330,9 @@ class CardanoMonitor:
         stream_version = cursor.stream_version + len(records)
         encoded = Cursor(points=cursor.points, stream_version=stream_version).encode()
         checkpoint = Checkpoint(CHECKPOINT_NAME, cursor.checkpoint_version + 1, encoded)
-        await self._store.append(records, checkpoint=checkpoint)
+        written = await self._store.append(records, checkpoint=checkpoint)
         cursor.stream_version = stream_version
         cursor.checkpoint_version = checkpoint.version
         self._mark_processed(cursor)
         self.blocks_processed += blocks
-        for event in events:
-            if self._escrows is not None and not isinstance(event, OrderLocked | OrderLockSpent):
-                self._escrows.apply(event)
-            self._bus.publish(event)
+        self._committed(written, events)

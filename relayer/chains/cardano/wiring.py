@@ -22,11 +22,11 @@ from relayer.chains.cardano.node import CardanoNode
 from relayer.chains.cardano.ogmios import OgmiosNode
 from relayer.chains.cardano.reclaims import ReclaimCanceller
 from relayer.chains.cardano.scripts import load_validators
-from relayer.chains.escrows import EscrowBook
 from relayer.chains.events import DstComplement
 from relayer.config import CardanoSettings
 from relayer.errors import ValidationError
 from relayer.events.bus import EventBus
+from relayer.events.projection import Committed
 from relayer.networks.registry import ChainRegistry
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
@@ -78,7 +78,7 @@ class CardanoParts:
 
     @classmethod
     def build(cls, settings: CardanoSettings, *, store: EventStore, bus: EventBus,
-              escrows: EscrowBook, chains: ChainRegistry, node: CardanoNode | None = None,
+              committed: Committed, chains: ChainRegistry, node: CardanoNode | None = None,
               scripts: ScriptHashes | None = None) -> CardanoParts:
         """``node``: chain access to use (a test's); ``None``: the settings decide."""
         if node is None and not settings.follow:
@@ -87,8 +87,8 @@ class CardanoParts:
         hashes = scripts or script_hashes()
         network = Network.MAINNET if settings.network == "mainnet" else Network.TESTNET
         complements = OrderComplements(chains)
-        monitor = CardanoMonitor(node=node, store=store, bus=bus, scripts=hashes,
-                                 settings=settings, complements=complements, escrows=escrows)
+        monitor = CardanoMonitor(node=node, store=store, committed=committed, scripts=hashes,
+                                 settings=settings, complements=complements)
         check = OrderLockCheck(node, order_scripts=hashes.order, chains=chains,
                                addresses=AddressBook(network))
         return cls(settings, bus=bus, chains=chains, node=node, monitor=monitor,

@@ -57,8 +57,8 @@ from relayer.chains.events import (
 from relayer.chains.status import ChainStatus
 from relayer.config import EthereumSettings
 from relayer.errors import ChainError, StoreError
-from relayer.events.bus import EventBus
 from relayer.events.codec import to_record
+from relayer.events.projection import Committed
 from relayer.networks.registry import checksum_address
 from relayer.store.base import Checkpoint, EventStore, VersionConflict
 
@@ -85,7 +85,7 @@ class EthereumMonitor:
         *,
         rpc: EthereumRpc,
         store: EventStore,
-        bus: EventBus,
+        committed: Committed,
         escrows: EscrowBook,
         settings: EthereumSettings,
         abi: EscrowAbi | None = None,
@@ -94,8 +94,9 @@ class EthereumMonitor:
     ) -> None:
         self._rpc = rpc
         self._store = store
-        self._bus = bus
+        self._committed = committed
         self._escrows = escrows
+        """Read only: the projection loop folds the committed events in."""
         self._settings = settings
         self._abi = abi or EscrowAbi.load()
         self._dst_topic = next(t for t, e in self._abi.events.items()
@@ -386,7 +387,7 @@ class EthereumMonitor:
                    for i, event in enumerate(events)]
         checkpoint = Checkpoint(CHECKPOINT_NAME, self._checkpoint_version + 1, cursor.encode())
         try:
-            await self._store.append(records, checkpoint=checkpoint)
+            written = await self._store.append(records, checkpoint=checkpoint)
         except VersionConflict as exc:
             raise _Fenced(str(exc)) from exc
         self._checkpoint_version += 1
@@ -396,8 +397,7 @@ class EthereumMonitor:
             self._fold(event, cursor.block)
         self._prune(cursor.block)
         self.events_committed += len(events)
-        for event in events:
-            self._bus.publish(event)
+        self._committed(written, events)
 
     async def _guard(self, step: Awaitable[None]) -> None:
         """Run a committing step; if another writer fenced us out, reload what it wrote."""
@@ -434,7 +434,6 @@ class EthereumMonitor:
         self._prune(block)
 
     def _fold(self, event: ChainEvent, block: int) -> None:
-        self._escrows.apply(event)
         if isinstance(event, ChainEventReverted):
             events = self._recent.get(event.point.height)
             if events is not None:

@@ -24,7 +24,7 @@ from relayer.chains.ethereum.monitor import EthereumMonitor
 from relayer.chains.ethereum.rpc import EthereumRpc
 from relayer.clock import Clock
 from relayer.config import EthereumSettings
-from relayer.events.bus import EventBus
+from relayer.events.projection import Committed
 from relayer.orders.desk import OrderDesk
 from relayer.orders.funding import FundsCheck
 from relayer.store.base import EventStore
@@ -46,7 +46,7 @@ class EthereumParts:
     owns_rpc: bool = False
 
     @classmethod
-    def build(cls, settings: EthereumSettings, *, store: EventStore, bus: EventBus,
+    def build(cls, settings: EthereumSettings, *, store: EventStore, committed: Committed,
               escrows: EscrowBook, rpc: EthereumRpc | None = None) -> EthereumParts:
         """``rpc``: chain access to use (a test's); ``None``: the settings decide."""
         if rpc is None and not settings.follow:
@@ -54,7 +54,7 @@ class EthereumParts:
         owns = rpc is None
         chain = rpc if rpc is not None else rpc_from_settings(settings)
         abi = EscrowAbi.load()
-        monitor = EthereumMonitor(rpc=chain, store=store, bus=bus, escrows=escrows,
+        monitor = EthereumMonitor(rpc=chain, store=store, committed=committed, escrows=escrows,
                                   settings=settings, abi=abi)
         check = EthereumFundsCheck(rpc=chain, factory=settings.escrow_factory, abi=abi)
         return cls(settings, rpc=chain, monitor=monitor, funds_check=check, owns_rpc=owns)

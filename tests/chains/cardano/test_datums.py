@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pycardano import Address, Network, PointerAddress, RawPlutusData, VerificationKeyHash
 
+from devnet.cardano.script_context import data_from_cbor
 from relayer.auction.details import AuctionDetails, AuctionPoint
 from relayer.chains.cardano.datums import Encodable, encode, to_plutus_data, to_primitive
 from relayer.chains.cardano.escrow_datum import (
@@ -38,7 +39,6 @@ from relayer.chains.cardano.plutus_data import (
     PlutusAddress,
     decode_output_tag,
 )
-from relayer.devnet.cardano.script_context import data_from_cbor
 from relayer.orders.timelocks import Timelocks
 
 naturals = st.integers(min_value=0, max_value=2**256)

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from relayer.events.cardano import OrderLocked
-from relayer.events.chain import EscrowCreated, LockOrigin
 
+from relayer.chains.cardano.events import OrderLocked
 from relayer.chains.cardano.order_datum import Fill, OrderDatum, Reclaim
 from relayer.chains.cardano.state import ChainState
+from relayer.chains.events import EscrowCreated, LockOrigin
 from tests.chains.cardano.blocks import (
     ADA,
     ATTACKER,

@@ -12,12 +12,13 @@ import msgspec
 import pytest
 
 from relayer.chains.cardano.checkpoints import CHECKPOINT_NAME
+from relayer.chains.cardano.events import CARDANO_STREAM_CODEC, OrderLocked
 from relayer.chains.cardano.monitor import STREAM, CardanoMonitor
 from relayer.chains.escrows import EscrowBook
+from relayer.chains.events import EscrowCreated, LockOrigin
 from relayer.config import load_settings
 from relayer.events.bus import EventBus
-from relayer.events.cardano import OrderLocked
-from relayer.events.chain import EscrowCreated, LockOrigin
+from relayer.events.projection import Projector
 from relayer.store.base import NewRecord
 from relayer.store.sqlite import SQLiteEventStore
 from tests.chains.cardano.blocks import ADA, CLOCK, ORDER, SCRIPTS, Ledger
@@ -41,9 +42,9 @@ class Running:
         self.bus = EventBus()
         self.published: list[object] = []
         self.bus.subscribe(None, self.published.append)
-        self.monitor = CardanoMonitor(node=chain, store=store, bus=self.bus, scripts=SCRIPTS,
-                                      settings=load_settings().chains.cardano,
-                                      escrows=self.escrows)
+        projector = Projector(CARDANO_STREAM_CODEC, self.bus, [self.escrows])
+        self.monitor = CardanoMonitor(node=chain, store=store, committed=projector.committed,
+                                      scripts=SCRIPTS, settings=load_settings().chains.cardano)
 
     async def __aenter__(self) -> Running:
         await self.monitor.start()

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from eth_abi.abi import encode as abi_encode
 
+from devnet.ethereum import load_artifact
 from relayer.chains.ethereum.abi import EscrowAbi, EventKind, canonical_type, selector
 from relayer.chains.ethereum.addresses import EscrowAddresses, to_checksum, with_deployed_at
 from relayer.chains.ethereum.derive import EventDeriver, LogRef, fee_variant_addresses
@@ -18,8 +19,7 @@ from relayer.chains.ethereum.rpc import (
     RpcHealth,
     Transaction,
 )
-from relayer.devnet.ethereum import load_artifact
-from relayer.events.chain import EscrowCreated, EscrowRole, EscrowWithdrawn
+from relayer.chains.events import EscrowCreated, EscrowRole, EscrowWithdrawn
 
 FACTORY = "0x" + "fa" * 20
 SRC_IMPL, DST_IMPL = b"\x01" * 20, b"\x02" * 20

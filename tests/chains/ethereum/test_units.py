@@ -13,7 +13,7 @@ from relayer.chains.ethereum.addresses import to_checksum, with_deployed_at
 from relayer.chains.ethereum.backoff import Backoff
 from relayer.chains.ethereum.cursor import Cursor
 from relayer.chains.ethereum.failover import redact
-from relayer.chains.registry import checksum_address
+from relayer.networks.registry import checksum_address
 
 IMMUTABLES = "(bytes32,bytes32,uint256,uint256,uint256,uint256,uint256,uint256)"
 COMPLEMENT = "(uint256,uint256,uint256,uint256,uint256)"

@@ -36,6 +36,7 @@ from devnet.cardano import CardanoSimulator, GenesisAccount
 from relayer.chains.cardano.datums import Encodable, to_plutus_data
 from relayer.chains.cardano.decode import ScriptHashes
 from relayer.chains.cardano.escrow_datum import DstEscrowDatum
+from relayer.chains.cardano.events import CARDANO_STREAM_CODEC
 from relayer.chains.cardano.monitor import CardanoMonitor
 from relayer.chains.cardano.ogmios import OgmiosNode
 from relayer.chains.cardano.plutus_data import LOVELACE, PlutusAddress
@@ -43,6 +44,7 @@ from relayer.chains.cardano.scripts import load_validator
 from relayer.chains.escrows import EscrowBook
 from relayer.config import CardanoSettings, load_settings
 from relayer.events.bus import EventBus
+from relayer.events.projection import Projector
 from relayer.signing.keccak import keccak256
 from relayer.store.base import EventStore
 
@@ -190,10 +192,13 @@ class Harness:
         self.bus.subscribe(None, self.published.append)
 
     async def start(self, **kwargs: Any) -> CardanoMonitor:
+        # As after a restart: the projection replayed from the log, then the monitor.
         self.escrows = EscrowBook()
+        projector = Projector(CARDANO_STREAM_CODEC, self.bus, [self.escrows])
+        await projector.replay(self.store)
         self.monitor = CardanoMonitor(node=OgmiosNode(self.url), store=self.store,
-                                      bus=self.bus, scripts=self.scripts,
-                                      settings=self.settings, escrows=self.escrows, **kwargs)
+                                      committed=projector.committed, scripts=self.scripts,
+                                      settings=self.settings, **kwargs)
         await self.monitor.start()
         return self.monitor
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from relayer.devnet.ethereum import EthereumDevnet
+from devnet.ethereum import EthereumDevnet
 from relayer.store.sqlite import SQLiteEventStore
 from tests.contracts.evm.chain import Chain
 from tests.integration.ethereum.harness import Harness

@@ -14,6 +14,7 @@ from relayer.chains.ethereum.monitor import EthereumMonitor
 from relayer.chains.events import CHAIN_CODEC, CHAIN_EVENTS, ChainEvent, chain_stream
 from relayer.config import EthereumSettings
 from relayer.events.bus import EventBus
+from relayer.events.projection import Projector
 from relayer.store.base import EventStore
 from tests.factories import make_settings
 
@@ -45,11 +46,18 @@ class Harness:
         self.monitor = self.new_monitor()
 
     def new_monitor(self) -> EthereumMonitor:
-        """A monitor with a projection of its own, as after a restart."""
+        """A monitor with an empty projection of its own (its commits fold into it)."""
         self.book = EscrowBook()
-        return EthereumMonitor(rpc=self.rpc, store=self.store, bus=self.bus,
-                               escrows=self.book, settings=self.settings,
-                               rng=random.Random(7))
+        self.projector = Projector(CHAIN_CODEC, self.bus, [self.book])
+        return EthereumMonitor(rpc=self.rpc, store=self.store,
+                               committed=self.projector.committed, escrows=self.book,
+                               settings=self.settings, rng=random.Random(7))
+
+    async def restarted(self) -> EthereumMonitor:
+        """A monitor as after a restart: the projection replayed from the log first."""
+        monitor = self.new_monitor()
+        await self.projector.replay(self.store)
+        return monitor
 
     async def catch_up(self, monitor: EthereumMonitor | None = None) -> None:
         """Poll by hand until the monitor has nothing more to do right now."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from relayer.chains.escrows import EscrowPhase
 from relayer.chains.ethereum.addresses import to_checksum
-from relayer.events.chain import (
+from relayer.chains.events import (
     DstComplement,
     EscrowCreated,
     EscrowImmutables,

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from devnet.ethereum import EthereumDevnet
+from devnet.process import free_port
 from relayer.chains.ethereum.failover import FailoverRpc, redact
 from relayer.chains.ethereum.monitor import EthereumMonitor
 from relayer.chains.ethereum.rpc import RawLog, RpcError
-from relayer.devnet.ethereum import EthereumDevnet
-from relayer.devnet.process import free_port
 from relayer.store.sqlite import SQLiteEventStore
 from tests.contracts.evm.chain import Chain
 from tests.integration.ethereum.harness import Harness, SilentServer, TcpProxy, eventually
@@ -116,7 +116,8 @@ async def test_a_refused_log_range_is_halved_until_the_node_answers(
     chain.devnet.request("anvil_mine", hex(40))
     harness = Harness(store, [devnet.rpc_url], max_block_range=64)
     narrow = NarrowLogs(harness.rpc, limit=5)
-    harness.monitor = EthereumMonitor(rpc=narrow, store=store, bus=harness.bus,  # type: ignore[arg-type]
+    harness.monitor = EthereumMonitor(rpc=narrow, store=store,  # type: ignore[arg-type]
+                                      committed=harness.projector.committed,
                                       escrows=harness.book, settings=harness.settings)
     try:
         await harness.catch_up()

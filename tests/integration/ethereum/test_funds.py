@@ -12,11 +12,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from devnet.ethereum import EthereumDevnet
+from devnet.process import RelayerProcess, free_port, wait_until
 from relayer.api.app import create_app
 from relayer.clock import FakeClock
-from relayer.devnet.ethereum import EthereumDevnet
-from relayer.devnet.process import RelayerProcess, free_port, wait_until
-from relayer.events.types import OrderStatusChanged
+from relayer.orders.events import OrderStatusChanged
 from relayer.orders.status import OrderStatus
 from tests.contracts.evm.chain import Chain
 from tests.factories import NOW, make_settings, submission, to_json

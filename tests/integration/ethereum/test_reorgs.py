@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from devnet.ethereum import EthereumDevnet
 from relayer.chains.escrows import EscrowPhase
-from relayer.devnet.ethereum import EthereumDevnet
-from relayer.events.chain import ChainEventReverted, EscrowCreated, EscrowWithdrawn
+from relayer.chains.events import ChainEventReverted, EscrowCreated, EscrowWithdrawn
 from relayer.orders.timelocks import Stage
 from relayer.store.sqlite import SQLiteEventStore
 from tests.contracts.evm.chain import TIMELOCKS, Chain, SignedOrder
@@ -67,7 +67,7 @@ async def test_reorg_drops_an_escrow_creation_and_re_mining_restores_it_once(
     assert state.created == again.point and state.phase is EscrowPhase.OPEN
 
     # A restarted monitor rebuilds the same projection from the log: still exactly one.
-    restarted = harness.new_monitor()
+    restarted = await harness.restarted()
     await restarted.start()
     await restarted.stop()
     (state,) = harness.book.by_order(order_hash(signed))

@@ -12,12 +12,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from devnet.process import wait_until
 from relayer.api.app import create_app
 from relayer.api.context import Relayer
 from relayer.clock import FakeClock
-from relayer.devnet.process import wait_until
-from relayer.events.types import OrderStatusChanged, OrderSubmitted, PriceUpdated
+from relayer.orders.events import OrderStatusChanged, OrderSubmitted
 from relayer.orders.status import OrderStatus
+from relayer.pricing.events import PriceUpdated
 from relayer.replica.duties import FollowerPrices
 from tests.factories import NOW, make_settings, submission, to_json
 
@@ -101,7 +102,7 @@ async def test_the_follower_applies_and_publishes_the_leaders_work_once(
     for replica in (leader, follower):
         assert replica.count(OrderSubmitted, order_hash) == 1
         assert replica.count(OrderStatusChanged, order_hash) == 1
-    assert follower.relayer.desk.position == leader.relayer.desk.position
+    assert follower.relayer.log_position() == leader.relayer.log_position()
     assert follower.relayer.replica is not None
     status = await follower.relayer.replica.status()
     assert status["role"] == "follower" and status["fanout_lag"] == 0

@@ -1,0 +1,71 @@
+"""The fills as the log records them: one per source escrow, with its status and reasons.
+
+This is settlement's projection of the log (``relayer.events.projection``): every
+``FillStatusChanged``, this process's or another replica's, moves the fill it names, and
+every source escrow's creation is remembered with its order, so a reversal that names an
+escrow already gone still finds its order. The coordinator derives fills afresh and
+writes what changed; the API reads fills from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from relayer.chains.escrows import EscrowState
+from relayer.chains.events import EscrowCreated
+from relayer.settlement.events import FillStatusChanged
+from relayer.settlement.fills import FillStatus
+from relayer.store.base import Record
+
+
+@dataclass
+class Fill:
+    fill_id: str
+    order_hash: str
+    secret_index: int
+    status: FillStatus
+    reasons: tuple[str, ...] = ()
+    version: int = 0
+    """The version of the fill's stream this status was read from (0: none yet)."""
+    src: EscrowState | None = None
+    dst: EscrowState | None = None
+    derived: FillStatus | None = None
+    """The status this process derived at its last look, from the facts it has. The
+    log may hold another (a replica wrote first); a maker's secret is accepted only on
+    a fresh derivation, never on an adopted status."""
+
+
+class FillLedger:
+    def __init__(self) -> None:
+        self.by_id: dict[str, Fill] = {}
+        self.by_order: dict[str, set[str]] = {}
+        self.escrow_orders: dict[tuple[str, str], str] = {}
+        """Every escrow seen, to its order: a reversal names an escrow already gone."""
+
+    def project(self, event: object, record: Record) -> None:
+        if isinstance(event, FillStatusChanged):
+            self.read(event, record.version)
+        elif isinstance(event, EscrowCreated):
+            self.escrow_orders[(event.point.chain, event.escrow)] = (
+                event.immutables.order_hash.lower())
+
+    def read(self, event: FillStatusChanged, version: int) -> Fill:
+        """Take the status ``event`` gives its fill at ``version`` of the fill's stream,
+        unless a later version was already read (a reload may run ahead of the loop)."""
+        fill = self.fill(event.fill_id, event.order_hash, event.secret_index)
+        if version > fill.version:
+            fill.status, fill.reasons, fill.version = FillStatus(event.new), event.reasons, version
+        return fill
+
+    def fill(self, fill_id: str, order_hash: str, index: int) -> Fill:
+        """The fill ``fill_id``, made (as just seen) if it is new."""
+        fill = self.by_id.get(fill_id)
+        if fill is None:
+            fill = Fill(fill_id=fill_id, order_hash=order_hash, secret_index=index,
+                        status=FillStatus.SRC_SEEN)
+            self.by_id[fill_id] = fill
+            self.by_order.setdefault(order_hash, set()).add(fill_id)
+        return fill
+
+    def of_order(self, order_hash: str) -> list[Fill]:
+        return [self.by_id[f] for f in sorted(self.by_order.get(order_hash, ()))]
