@@ -56,33 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
                              "mode 0600 if missing) instead of printing it")
     create.add_argument("--config", help="TOML config naming security.api_keys_file (for "
                                          "--write; RELAYER_SECURITY_API_KEYS_FILE works too)")
-    devnet = commands.add_parser(
-        "devnet", help="run the whole local system, or one scripted scenario",
-        description="Without --scenario: local chains, the relayer, the reference resolver "
-                    "and a demo maker swapping both ways, until Ctrl-C. With --scenario: that "
-                    "scenario to its end; exit status 0 when every check held, 1 when one "
-                    "failed, 2 for an unknown name, 3 when it cannot run here (it needs more, "
-                    "see --list-scenarios). docs/devnet.md.")
-    devnet.add_argument("--config", help="a relayer TOML to start from (the devnet sets the "
-                                         "chains, ports and data directory itself)")
-    devnet.add_argument("--port", type=int, help="the relayer's port (default 8080)")
-    devnet.add_argument("--scenario", help="run one scripted scenario to its end and exit")
-    devnet.add_argument("--json", action="store_true", help="print the scenario's report as "
-                                                            "JSON on stdout")
-    devnet.add_argument("--list-scenarios", action="store_true",
-                        help="name the scenarios, with what each needs, and exit")
-    devnet.add_argument("--dir", help="where the devnet keeps its files (default .devnet)")
-    devnet.add_argument("--anvil-port", type=int, help="anvil's JSON-RPC port (default 8545)")
-    devnet.add_argument("--ogmios-port", type=int,
-                        help="the Cardano simulator's Ogmios port (default 1337)")
-    devnet.add_argument("--store-url", help="postgresql://... (default: SQLite in the devnet dir)")
-    devnet.add_argument("--replicas", type=int, default=1,
-                        help="relayer processes on that store (several need PostgreSQL)")
-    resolver = commands.add_parser("resolver", help="run the reference resolver",
-                                   description="Run the reference resolver: it watches the "
-                                               "relayer's orders and fills those its prices "
-                                               "make profitable (docs/resolver.md).")
-    resolver.add_argument("--config", required=True, help="the resolver's TOML config")
     return parser
 
 
@@ -95,25 +68,11 @@ def _store_flags(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "resolver":
-        return run_resolver(args.config)
     if args.command == "keys":
         from relayer.security.cli import create_key
 
         return create_key(scopes=args.scopes, signing=args.signing, note=args.note,
                           write=args.write, config=args.config, environ=os.environ)
-    if args.command == "devnet":
-        from relayer.devnet import cli as devnet_cli
-
-        try:
-            return devnet_cli.main(config=args.config, port=args.port, scenario=args.scenario,
-                                   as_json=args.json, list_only=args.list_scenarios,
-                                   directory=args.dir, anvil_port=args.anvil_port,
-                                   ogmios_port=args.ogmios_port, store_url=args.store_url,
-                                   replicas=args.replicas)
-        except ConfigError as exc:
-            print(f"relayer: configuration error: {exc.message}", file=sys.stderr)
-            return 2
     try:
         settings = load_settings(
             args.config,
@@ -143,24 +102,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("configuration ok")
         return 0
     return serve_forever(settings)
-
-
-def run_resolver(config: str) -> int:
-    import asyncio
-
-    from relayer.chains.registry import ChainRegistry
-    from relayer.resolver.main import run
-    from relayer.resolver.settings import load_resolver_settings
-
-    try:
-        settings = load_resolver_settings(config)
-        chains = ChainRegistry.from_settings(load_settings(settings.chains_config).chains)
-    except ConfigError as exc:
-        print(f"relayer resolver: configuration error: {exc.message}", file=sys.stderr)
-        return 2
-    configure_logging(format="json", level="info")
-    asyncio.run(run(settings, chains))
-    return 0
 
 
 def writable_dirs(settings: Settings) -> list[tuple[str, Path]]:

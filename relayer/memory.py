@@ -12,8 +12,30 @@ which the relayer's long-lived state does not form.
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
+
+from relayer.lifecycle import Job
 
 
 def freeze_survivors() -> None:
     gc.collect(1)
     gc.freeze()
+
+
+class GcFreeze:
+    """Freezes the replayed state once everything has started, then every ``seconds``
+    (0: only once)."""
+
+    name = "gc_freeze"
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    async def start(self) -> None:
+        freeze_survivors()
+
+    async def stop(self) -> None:
+        return None
+
+    def jobs(self) -> Sequence[Job]:
+        return [Job("gc_freeze", freeze_survivors, self._seconds)] if self._seconds > 0 else []

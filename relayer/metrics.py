@@ -181,6 +181,15 @@ class Metrics:
 
     # ------------------------------------------------------------ sources read at scrape
 
+    def watch(self, *, book: OrderBook, monitors: Sequence[ChainMonitor],
+              hub: WebSocketStatsSource, replica: ReplicaSource, bus: EventBus) -> None:
+        """Every source a running relayer has (``create_app``)."""
+        self.watch_orders(book)
+        self.watch_monitors(monitors)
+        self.watch_websockets(hub)
+        self.watch_replica(replica)
+        self.watch_settlement(bus)
+
     def watch_orders(self, book: OrderBook) -> None:
         self.registry.register(_OrderCollector(book))
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from relayer.devnet.process import free_port
+from devnet.process import free_port
 
 
 def find_bindir() -> Path | None:

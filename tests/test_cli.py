@@ -1,5 +1,6 @@
-"""The ``relayer`` command as a newcomer meets it: help for every flag, ``keys create
---write``, and the devnet's exit status for a scenario that cannot run here."""
+"""The ``relayer`` command as a newcomer meets it: help for every flag and ``keys create
+--write``. The devnet and the reference resolver have commands of their own
+(tests/devnet/test_cli.py, tests/resolver/test_main.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from pathlib import Path
 import pytest
 
 from relayer.cli import build_parser, main
-from relayer.devnet.cli import CANNOT_RUN_HERE
-from relayer.devnet.scenarios import NEEDS, SCENARIOS
 from relayer.security.keys import KeyRegistry, parse_key_lines
 from relayer.security.principal import Scope
 
@@ -41,8 +40,9 @@ def test_every_command_and_flag_says_what_it_does() -> None:
                 continue
             flag = "/".join(action.option_strings) or action.dest
             assert action.help and action.help.strip(), f"{path} {flag} has no help text"
-    assert {"relayer serve", "relayer devnet", "relayer resolver", "relayer keys create",
-            "relayer migrate", "relayer check-config"} <= seen
+    assert {"relayer serve", "relayer keys create", "relayer migrate",
+            "relayer check-config"} <= seen
+    assert not {"relayer devnet", "relayer resolver"} & seen
 
 
 def test_keys_create_write_appends_to_the_configured_file(
@@ -97,23 +97,3 @@ def test_keys_create_write_refuses_without_a_file_or_onto_a_broken_one(
     config.write_text(f'[security]\napi_keys_file = "{tmp_path / "absent" / "keys"}"\n')
     assert main(["keys", "create", "--scopes", "read", "--write", "--config", str(config)]) == 2
     assert "cannot write" in capsys.readouterr().err
-
-
-def test_the_listing_says_what_a_scenario_needs(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["devnet", "--list-scenarios"]) == 0
-    listed = dict(line.split("\t", 1) for line in capsys.readouterr().out.splitlines())
-    assert list(listed) == list(SCENARIOS)
-    assert listed["leader-failover"].startswith(
-        "(needs --store-url postgresql://... --replicas 2) ")
-    assert all("needs" not in listed[name][:10] for name in SCENARIOS if name not in NEEDS)
-
-
-@pytest.mark.parametrize("flags", [
-    [], ["--replicas", "2"], ["--store-url", "postgresql://u@127.0.0.1/db"],
-    ["--store-url", "sqlite:///x.sqlite3", "--replicas", "2"]])
-def test_a_scenario_that_cannot_run_here_exits_3_at_once(
-        flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    """Before any chain starts: no devnet comes up, and the status is not a failed check's."""
-    assert main(["devnet", "--scenario", "leader-failover", *flags]) == CANNOT_RUN_HERE == 3
-    assert ("scenario leader-failover cannot run here: it needs --store-url "
-            "postgresql://... --replicas 2") in capsys.readouterr().err

@@ -23,7 +23,6 @@ from relayer.api.request_id import RequestIdMiddleware, bind_order_hash
 from relayer.clock import FakeClock
 from relayer.config import load_settings
 from relayer.errors import ConfigError
-from relayer.events.settlement import SecretShared
 from relayer.log_setup import REDACTED, configure_logging, is_secret_name, redact_secrets
 from relayer.metrics import Metrics
 from relayer.orders.signer import cancel_digest_of, make_secrets, sign_evm
@@ -32,6 +31,7 @@ from relayer.orders.wire import CustodyWire
 from relayer.security.keys import generate_key
 from relayer.security.principal import Scope
 from relayer.settlement.custody import seal_secret
+from relayer.settlement.events import SecretShared
 from relayer.settlement.fills import FillStatus
 from tests.factories import EVM_MAKER_KEY, make_settings, make_validator, submission, to_json
 from tests.settlement.harness import Harness

@@ -14,9 +14,9 @@ from relayer.api.auth import require
 from relayer.api.requests import int_param, read_json, str_param
 from relayer.public.views import decode_cursor, encode_cursor
 from relayer.security.principal import Scope
+from relayer.webhooks.component import Webhooks
 from relayer.webhooks.dispatcher import parse_status
 from relayer.webhooks.model import Delivery, Webhook
-from relayer.webhooks.runtime import Webhooks
 from relayer.webhooks.wire import (
     AttemptView,
     DeliveryList,

@@ -13,6 +13,9 @@ class ServerSettings:
     port: int = 8080
     gc_freeze_seconds: float = 1.0
     """How often long-lived objects are moved out of the GC's sight (0: never)."""
+    shutdown_timeout_seconds: float = 10.0
+    """At shutdown, the parts stop in reverse order within this; one that overstays is
+    cancelled (``relayer.lifecycle``)."""
     forwarded_allow_ips: str = "127.0.0.1"
     """Proxies whose ``X-Forwarded-For`` names the client (uvicorn's setting; ``*``: any)."""
 

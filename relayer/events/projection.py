@@ -23,6 +23,7 @@ import structlog
 from relayer.errors import StoreError
 from relayer.events.bus import EventBus
 from relayer.events.codec import EventCodec
+from relayer.lifecycle import Job
 from relayer.store.base import EventStore, Record
 
 log = structlog.get_logger(__name__)
@@ -97,3 +98,27 @@ class Projector:
     def _project(self, event: Any, record: Record) -> None:
         for projection in self._projections:
             projection.project(event, record)
+
+
+class ReplayedLog:
+    """The log as a lifecycle component: open the store and replay it into the
+    projections first; at the end, let running subscribers finish, then close it."""
+
+    name = "log"
+
+    def __init__(self, store: EventStore, projector: Projector, bus: EventBus) -> None:
+        self._store = store
+        self._projector = projector
+        self._bus = bus
+
+    async def start(self) -> None:
+        await self._store.open()
+        replayed = await self._projector.replay(self._store)
+        log.info("store_replayed", records=replayed, position=self._projector.position)
+
+    async def stop(self) -> None:
+        await self._bus.drain()
+        await self._store.close()
+
+    def jobs(self) -> Sequence[Job]:
+        return []

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
 
 from relayer.config import Settings
 from relayer.errors import StoreError
+from relayer.lifecycle import Job
 from relayer.metrics import ReplicaReading
 from relayer.store.base import EventStore
 from relayer.store.feed import CommitSignal
@@ -36,9 +38,15 @@ def leadership_for(store: EventStore, settings: Settings) -> Leadership:
 
 
 class Replica:
-    def __init__(self, *, store: SequencedStore, leadership: Leadership,
-                 apply: Apply) -> None:
-        """``apply``: where other replicas' records go (``Projector.followed``)."""
+    name = "replica"
+
+    def __init__(self, *, store: SequencedStore, leadership: Leadership, apply: Apply,
+                 applied: Callable[[], int], duties: Duties) -> None:
+        """``apply``: where other replicas' records go (``Projector.followed``);
+        ``applied``: the log position the replay reached; ``duties``: what this replica
+        runs while it leads (``relayer.lifecycle.LeaderOnly``)."""
+        self._applied = applied
+        self._duties = duties
         self.store = store
         self.leadership = leadership
         self._apply = apply
@@ -55,12 +63,15 @@ class Replica:
     def role(self) -> str:
         return "leader" if self.leadership.is_leader else "follower"
 
-    async def start(self, *, applied: int, duties: Duties) -> None:
-        """Follow the log after ``applied`` (what the replay folded in), then campaign."""
-        self.store.start_at(applied)
+    async def start(self) -> None:
+        """Follow the log after what the replay folded in, then campaign."""
+        self.store.start_at(self._applied())
         if self.store.feed is not None:
             self._follower = asyncio.create_task(self._follow(), name="log-follower")
-        await self.leadership.start(duties)
+        await self.leadership.start(self._duties)
+
+    def jobs(self) -> Sequence[Job]:
+        return []
 
     async def stop(self) -> None:
         await self.leadership.stop()

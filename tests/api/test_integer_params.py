@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relayer.api.app import create_app
-from relayer.api.views import encode_cursor
 from relayer.clock import FakeClock
+from relayer.public.views import encode_cursor
 from relayer.security.keys import generate_key
 from relayer.security.principal import Scope
 from tests.factories import make_settings, submission, to_json

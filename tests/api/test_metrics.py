@@ -154,7 +154,7 @@ async def test_state_series_are_read_at_scrape_time(
     # The auction job, as the scheduler runs it: the pending order starts.
     relayer = app.state.relayer
     clock.advance(100)
-    await relayer.metrics.timed_tick(app.state.decayer.tick)()
+    await relayer.metrics.timed_tick(app.state.parts.decayer.tick)()
     monitors[0].current = ChainStatus(chain="ethereum", connected=True, head=140,
                                       processed=120, max_lag=5, reorgs=3)
     _, found = await scrape(client)

@@ -22,16 +22,16 @@ from starlette.routing import Route
 from relayer.api.app import create_app
 from relayer.api.errors import on_relayer_error
 from relayer.api.settlement import SettlementRoutes
+from relayer.chains.events import ChainEvent, EscrowCreated
 from relayer.chains.status import ChainStatus
 from relayer.clock import FakeClock
 from relayer.errors import RelayerError
-from relayer.events.chain import ChainEvent, EscrowCreated
-from relayer.events.settlement import SecretReleased
 from relayer.orders.desk import OrderDesk
 from relayer.orders.signer import make_secrets
 from relayer.security.keys import NewKey, generate_key
 from relayer.security.principal import Scope
 from relayer.settlement.coordinator import Coordinator
+from relayer.settlement.events import SecretReleased
 from tests.factories import make_settings, submission, to_json
 from tests.settlement.harness import Harness
 from tests.settlement.scenario import RESOLVER_ADA, RESOLVER_ETH
@@ -149,7 +149,7 @@ async def test_a_swap_through_the_settlement_api(world: tuple[Starlette, Harness
             f"/api/orders/{order_hash}/ready-to-accept-secret-fills")).json()["fills"] == []
         h.confirm()
         h.clock.advance(20)
-        await app.state.settlement.coordinator.tick()
+        await app.state.parts.settlement.coordinator.tick()
         ready = (await client.get(f"/api/orders/{order_hash}/ready-to-accept-secret-fills"))
         assert [f["idx"] for f in ready.json()["fills"]] == [0]
         r = await client.post(f"/api/orders/{order_hash}/secrets", headers=JSON,
@@ -169,7 +169,7 @@ async def test_a_swap_through_the_settlement_api(world: tuple[Starlette, Harness
         (fill,) = (await client.get(f"/api/orders/{order_hash}/fills")).json()["fills"]
         assert fill["status"] == "secret_released"
         h.clock.advance(200)
-        await app.state.settlement.coordinator.tick()
+        await app.state.parts.settlement.coordinator.tick()
         actions = (await client.get("/api/actions/public",
                                     headers=bearer(keys.resolver))).json()["actions"]
         assert {a["action"] for a in actions} == {"public_withdraw"}
@@ -191,7 +191,7 @@ async def released(world: tuple[Starlette, Harness], client: httpx.AsyncClient
     await chain(app, src)
     await chain(app, h.dst_escrow(src))
     h.finalize()
-    await app.state.settlement.coordinator.tick()
+    await app.state.parts.settlement.coordinator.tick()
     secret = "0x" + h.secrets.secrets[0].hex()
     r = await client.post(f"/api/orders/{order_hash}/secrets", headers=JSON,
                           content=to_json({"idx": 0, "secret": secret}))
@@ -228,7 +228,7 @@ async def test_a_revoked_key_or_scope_reads_no_secret(
         world: tuple[Starlette, Harness], http: httpx.AsyncClient, keys: Keys) -> None:
     order_hash, secret = await released(world, http)
     world[1].clock.advance(200)
-    await world[0].state.settlement.coordinator.tick()
+    await world[0].state.parts.settlement.coordinator.tick()
     path = f"/api/orders/{order_hash}/secrets"
     assert (await http.get(path, headers=bearer(keys.resolver))).status_code == 200
 
@@ -254,7 +254,7 @@ async def test_public_actions_carry_the_secret_only_for_the_secrets_scope(
         world: tuple[Starlette, Harness], http: httpx.AsyncClient, keys: Keys) -> None:
     order_hash, secret = await released(world, http)
     world[1].clock.advance(200)
-    await world[0].state.settlement.coordinator.tick()
+    await world[0].state.parts.settlement.coordinator.tick()
     for headers in (None, bearer(keys.reader)):
         r = await http.get("/api/actions/public", headers=headers)
         assert r.status_code == 200, r.text

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from relayer.auction import AuctionDetails, AuctionPoint, rate_bump, taking_amount
-from relayer.auction.board import PriceBoard
+from relayer.pricing.board import PriceBoard
 
 START = 1_700_000_000
 

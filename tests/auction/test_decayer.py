@@ -7,13 +7,13 @@ from starlette.applications import Starlette
 
 from relayer.api.app import create_app
 from relayer.auction import AuctionDetails, AuctionPoint, rate_bump, taking_amount
-from relayer.auction.board import PricesUpdated
 from relayer.clock import FakeClock
-from relayer.events.types import OrderStatusChanged, PriceUpdated
+from relayer.orders.events import OrderStatusChanged
 from relayer.orders.signer import cancel_digest_of, sign_evm
 from relayer.orders.status import OrderStatus
 from relayer.orders.validation import OrderValidator
 from relayer.orders.wire import AuctionWire, CancelWire
+from relayer.pricing.events import PricesUpdated, PriceUpdated
 from tests.factories import EVM_MAKER_KEY, NOW, make_settings, submission, to_json
 
 DETAILS = AuctionDetails(start_time=NOW, duration=180, initial_rate_bump=500_000,
@@ -34,7 +34,7 @@ async def test_tick_starts_auctions_and_expires_orders(
     r = await client.post("/api/orders", content=to_json(sub),
                           headers={"content-type": "application/json"})
     order_hash = r.json()["order_hash"]
-    decayer = app.state.decayer
+    decayer = app.state.parts.decayer
 
     assert (await decayer.tick()).started == 0
     clock.advance(10)
@@ -61,9 +61,9 @@ async def test_orders_replayed_from_the_log_are_scheduled(tmp_path: Path,
     second = create_app(settings, clock=clock, run_scheduler=False)
     async with second.router.lifespan_context(second):
         clock.advance(10)
-        assert (await second.state.decayer.tick()).started == 1
+        assert (await second.state.parts.decayer.tick()).started == 1
         clock.advance(90)
-        assert (await second.state.decayer.tick()).expired == 1
+        assert (await second.state.parts.decayer.tick()).expired == 1
         assert second.state.relayer.desk.get(entry.order_hash).status == "expired"
 
 
@@ -73,7 +73,7 @@ async def test_cancelled_order_is_not_expired(client: httpx.AsyncClient, app: St
     entry = await desk.submit(submission(deadline=NOW + 50))
     await desk.transition(entry.order_hash, OrderStatus.CANCELLED, reason="test")
     clock.advance(60)
-    assert (await app.state.decayer.tick()).expired == 0
+    assert (await app.state.parts.decayer.tick()).expired == 0
 
 
 async def test_tick_publishes_a_price_only_when_the_taking_amount_changes(
@@ -91,7 +91,7 @@ async def test_tick_publishes_a_price_only_when_the_taking_amount_changes(
     moving = await desk.submit(submission(salt="1"))
     # A minimum of 3 units: every bump below 50 % rounds to the same taking amount.
     flat = await desk.submit(submission(salt="2", taking_amount="3"))
-    decayer = app.state.decayer
+    decayer = app.state.parts.decayer
 
     assert (await decayer.tick()).prices == 2  # first prices of new orders
     assert {p.order_hash: p.taking_amount for p in prices} == {
@@ -121,7 +121,7 @@ async def test_tick_publishes_a_price_only_when_the_taking_amount_changes(
 async def test_terminal_orders_leave_the_price_board(app: Starlette, clock: FakeClock,
                                                      validator: OrderValidator) -> None:
     desk = app.state.relayer.desk
-    decayer = app.state.decayer
+    decayer = app.state.parts.decayer
     entry = await desk.submit(submission())
     await decayer.tick()
     assert len(decayer.board) == 1
@@ -137,7 +137,7 @@ async def test_a_large_tick_goes_out_in_slices_and_only_the_last_is_marked(
 ) -> None:
     batches: list[PricesUpdated] = []
     app.state.relayer.bus.subscribe(PricesUpdated, batches.append)
-    decayer = app.state.decayer
+    decayer = app.state.parts.decayer
     details = AuctionDetails(start_time=NOW - 10, duration=3600, initial_rate_bump=1_000_000)
     hashes = [f"0x{i:064x}" for i in range(1_200)]
     for h in hashes:  # the tick prices what the board tracks; no order needs to exist

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from devnet.cli import LOG_FILE, human_amount, moved_terms, submitted_terms
+from devnet.maker import SwapSpec
+from devnet.scenario_kit import TIMELOCKS
 from relayer.auction.details import AuctionDetails
-from relayer.chains.registry import ChainRegistry
 from relayer.config import load_settings
-from relayer.devnet.cli import LOG_FILE, human_amount, moved_terms, submitted_terms
-from relayer.devnet.maker import SwapSpec
-from relayer.devnet.scenario_kit import TIMELOCKS
+from relayer.networks.registry import ChainRegistry
 
 TUSD_ID = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
@@ -62,19 +62,19 @@ def test_the_demo_lines_name_symbols_not_addresses() -> None:
 
 
 def test_the_console_holds_the_devnets_lines_and_the_file_the_logs(tmp_path: Path) -> None:
-    """``relayer devnet``'s entry point in a child process, its demo replaced by one that
+    """``python -m devnet``'s entry point in a child process, its demo replaced by one that
     logs and speaks: what the devnet says is on stderr, alone; what the parties and the
     libraries logged is in devnet.log."""
     script = (
         "import logging, structlog, sys\n"
-        "from relayer.devnet import cli\n"
+        "from devnet import cli\n"
         "async def fail(options):\n"
-        "    structlog.get_logger('relayer.devnet').info('a_party_line', amount=5)\n"
+        "    structlog.get_logger('devnet').info('a_party_line', amount=5)\n"
         "    logging.getLogger('some.library').warning('a library line')\n"
         "    cli._say('what the devnet says')\n"
         "    return 1\n"
         "cli._demo = fail\n"
-        f"sys.exit(cli.main(config=None, port=None, scenario=None, as_json=False, "
+        f"sys.exit(cli.run(config=None, port=None, scenario=None, as_json=False, "
         f"list_only=False, directory={str(tmp_path)!r}))\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60)

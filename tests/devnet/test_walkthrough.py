@@ -11,12 +11,12 @@ from fractions import Fraction
 
 import pytest
 
-from relayer.auction.quote import StaticPriceSource, build_quote
-from relayer.chains.registry import ChainRegistry
+from devnet.stack import ADA_PER_TUSD, QUOTE_PRESETS, RESOLVER_COSTS
 from relayer.config import Settings, load_settings
-from relayer.devnet.stack import ADA_PER_TUSD, QUOTE_PRESETS, RESOLVER_COSTS
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.model import Order, SignedOrder
-from relayer.resolver.pricing import Costs, Pricer, Rate
+from relayer.pricing.quote import StaticPriceSource, build_quote
+from resolver.pricing import Costs, Pricer, Rate
 
 NOW = 1_800_000_000
 TUSD = 10**6

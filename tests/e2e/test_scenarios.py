@@ -1,4 +1,4 @@
-"""``relayer devnet --scenario NAME --json`` for every scenario, run the way the README
+"""``python -m devnet --scenario NAME --json`` for every scenario, run the way the README
 tells a new user to: a child process on the real devnet (anvil, the Cardano simulator,
 ``relayer serve``), its JSON report read back. Each scenario's report holds its own
 checks (exact balances, reasons, refunds, a secret released once); here every one of
@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from relayer.devnet.process import free_port
+from devnet.process import free_port
 from relayer.signing.keccak import keccak256
 
 REQUIRED = ("eth-to-ada", "ada-to-eth", "partial-fill", "bad-dst-escrow", "resolver-vanishes",
@@ -71,7 +71,7 @@ NO_SECRET = ("bad-dst-escrow", "forged-lock", "shared-hashlock")
 
 def run_devnet(*args: str, directory: Path | None = None,
                timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "relayer", "devnet", *args]
+    command = [sys.executable, "-m", "devnet", *args]
     if directory is not None:
         command += ["--dir", str(directory), "--port", str(free_port()),
                     "--anvil-port", str(free_port()), "--ogmios-port", str(free_port())]

@@ -21,10 +21,10 @@ import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 from starlette.applications import Starlette
 
+from devnet.process import free_port
 from relayer.api.app import create_app
 from relayer.api.ws.endpoint import uvicorn_options
 from relayer.clock import FakeClock
-from relayer.devnet.process import free_port
 from tests.factories import NOW, make_settings, submission, to_json
 
 CHROMIUM = Path(os.environ.get("EXPLORER_CHROMIUM", "/usr/bin/chromium"))
@@ -85,7 +85,7 @@ class Served:
     async def tick(self, seconds: float = 0) -> None:
         """Move the fake clock, then run one decayer tick (prices, auction starts)."""
         self.clock.advance(seconds)
-        await self.app.state.decayer.tick()
+        await self.app.state.parts.decayer.tick()
 
     async def get(self, path: str) -> Any:
         response = await self.http.get(path)

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from relayer.devnet.process import free_port
+from devnet.process import free_port
 from tests.explorer.amounts import human
 
 pytestmark = pytest.mark.integration
@@ -66,10 +66,10 @@ class Demo:
 
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
-    """``relayer devnet`` (what ``make devnet`` runs) in its own process group, so that
+    """``python -m devnet`` (what ``make devnet`` runs) in its own process group, so that
     every process it started ends with it."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "relayer", "devnet", "--dir", str(tmp_path / "devnet"),
+        sys.executable, "-m", "devnet", "--dir", str(tmp_path / "devnet"),
         "--port", str(free_port()), "--anvil-port", str(free_port()),
         "--ogmios-port", str(free_port()),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,

@@ -14,12 +14,12 @@ import pytest
 from starlette.applications import Starlette
 
 from relayer.api.app import create_app
+from relayer.api.explorer.pages import asset_files
+from relayer.api.explorer.reasons import RULES
 from relayer.auction.curve import taking_amount
+from relayer.chains.events import ChainEvent, EscrowCreated
 from relayer.chains.status import ChainStatus
 from relayer.clock import FakeClock
-from relayer.events.chain import ChainEvent, EscrowCreated
-from relayer.explorer.pages import asset_files
-from relayer.explorer.reasons import RULES
 from relayer.orders.signer import make_secrets
 from relayer.orders.timelocks import Timelocks
 from relayer.settlement.policy import Withheld
@@ -115,8 +115,8 @@ async def test_the_curve_is_the_auction_math_sampled(client: httpx.AsyncClient) 
 
 
 def test_the_gas_adjustment_is_the_curves() -> None:
+    from relayer.api.explorer.curve import curve_point
     from relayer.auction.details import AuctionDetails, AuctionPoint
-    from relayer.explorer.curve import curve_point
 
     # ARCHITECTURE section 3's reference: 15 gwei base fee -> 350,000 and 1.035e18.
     details = AuctionDetails(start_time=0, duration=120, initial_rate_bump=1_000_000,
@@ -169,7 +169,7 @@ async def test_the_timeline_follows_a_fill_and_never_shows_the_secret(
 
     h.confirm()
     h.clock.advance(20)
-    await app.state.settlement.coordinator.tick()
+    await app.state.parts.settlement.coordinator.tick()
     secret = "0x" + secrets.secrets[0].hex()
     r = await client.post(f"/api/orders/{order_hash}/secrets", headers=JSON,
                           content=to_json({"idx": 0, "secret": secret}))

@@ -13,8 +13,8 @@ import httpx
 import msgspec
 import pytest
 
-from relayer.devnet.process import RelayerProcess
-from relayer.events.types import OrderSubmitted
+from devnet.process import RelayerProcess
+from relayer.orders.events import OrderSubmitted
 from tests.factories import submission, to_json
 
 pytestmark = pytest.mark.integration

@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devnet.ethereum import EthereumDevnet, free_port
+from devnet.process import wait_until
 from relayer.api.app import create_app
 from relayer.chains.status import ChainStatus
 from relayer.clock import FakeClock
-from relayer.devnet.ethereum import EthereumDevnet, free_port
-from relayer.devnet.process import wait_until
 from tests.factories import make_settings
 
 pytestmark = pytest.mark.integration

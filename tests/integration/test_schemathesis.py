@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from relayer.devnet.process import RelayerProcess
+from devnet.process import RelayerProcess
 from relayer.security.keys import generate_key
 from relayer.security.principal import Scope
 

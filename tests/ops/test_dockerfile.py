@@ -124,3 +124,6 @@ def test_copied_sources_exist_and_are_not_ignored() -> None:
         assert not any(fnmatch.fnmatch(source, p) for p in patterns), source
     for private in (".venv", "node_modules", ".git", ".data", "tests", "*.key"):
         assert private in patterns, private
+    # The server alone: the devnet and the reference resolver stay out of the image.
+    for client in ("devnet", "resolver"):
+        assert client in patterns and client not in copied, client

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from relayer.devnet.process import RelayerProcess, free_port, wait_until
+from devnet.process import RelayerProcess, free_port, wait_until
 from tests.ops.test_nginx import nginx_binary, templated_copy
 
 pytestmark = pytest.mark.integration

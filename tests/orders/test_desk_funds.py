@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from relayer.chains.registry import ChainRegistry
 from relayer.clock import FakeClock
 from relayer.errors import ValidationError
 from relayer.events.bus import EventBus
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
 from relayer.orders.model import SignedOrder

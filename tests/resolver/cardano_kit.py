@@ -9,22 +9,22 @@ import dataclasses
 import msgspec
 from pycardano import PaymentSigningKey
 
+from devnet.cardano import CardanoSimulator
 from relayer.auction import taking_amount
+from relayer.chains.cardano.component import OrderComplements
 from relayer.chains.cardano.decode import ScriptHashes
 from relayer.chains.cardano.scripts import load_validators
-from relayer.chains.cardano.wiring import OrderComplements
-from relayer.chains.registry import ChainRegistry
-from relayer.devnet.cardano import CardanoSimulator
-from relayer.events.chain import EscrowCreated
-from relayer.events.types import OrderSubmitted
+from relayer.chains.events import EscrowCreated
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.book import OrderBook
 from relayer.orders.codec import submission_to_wire
+from relayer.orders.events import OrderSubmitted
 from relayer.orders.model import SignedOrder
 from relayer.orders.signer import SecretSet, make_secrets
 from relayer.orders.status import OrderStatus
 from relayer.orders.timelocks import Stage, Timelocks
-from relayer.resolver.cardano import CardanoWallet
-from relayer.resolver.chains import EscrowHandle, FillPlan, LineageFill
+from resolver.cardano import CardanoWallet
+from resolver.chains import EscrowHandle, FillPlan, LineageFill
 from tests.factories import (
     CARDANO_MAKER_KEY,
     default_timelocks,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
-from relayer.resolver.cardano import CardanoWallet
+from devnet.cardano import CardanoSimulator, GenesisConfig
 from relayer.store.sqlite import SQLiteEventStore
+from resolver.cardano import CardanoWallet
 from tests.resolver.cardano_kit import SEED, funded_maker, mine, wallet
 
 HERE = Path(__file__).parent

@@ -11,21 +11,21 @@ import dataclasses
 
 import pytest
 from pycardano import Address, Network, TransactionOutput, Value
-from relayer.events.chain import EscrowCreated, LockOrigin
 
+from devnet.cardano import CardanoSimulator, GenesisAccount
 from relayer.auction import taking_amount
 from relayer.chains.cardano.datums import to_plutus_data
 from relayer.chains.cardano.funds import expected_datum
 from relayer.chains.cardano.order_datum import Fill
 from relayer.chains.cardano.plutus_data import PlutusAddress
-from relayer.devnet.cardano import CardanoSimulator, GenesisAccount
+from relayer.chains.events import EscrowCreated, LockOrigin
 from relayer.orders.merkle import merkle_proof, secret_index
 from relayer.orders.model import SignedOrder
 from relayer.orders.signer import SecretSet
-from relayer.resolver.cardano import CardanoWallet
-from relayer.resolver.chains import EscrowHandle, FillPlan, LineageFill
-from relayer.resolver.errors import NOT_FOUND, WalletError
 from relayer.store.sqlite import SQLiteEventStore
+from resolver.cardano import CardanoWallet
+from resolver.chains import EscrowHandle, FillPlan, LineageFill
+from resolver.errors import NOT_FOUND, WalletError
 from tests.integration.cardano.chain import Harness, key_hash, spend, utxos_at
 from tests.resolver.cardano_kit import (
     CHAINS,

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import pytest
 from pycardano import Network, Transaction
 
-from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
-from relayer.resolver.cardano import CardanoWallet
-from relayer.resolver.chains import DstTerms
-from relayer.resolver.errors import TX_NOT_INCLUDED, TX_REJECTED, WalletError
+from devnet.cardano import CardanoSimulator, GenesisConfig
 from relayer.signing.keccak import keccak256
+from resolver.cardano import CardanoWallet
+from resolver.chains import DstTerms
+from resolver.errors import TX_NOT_INCLUDED, TX_REJECTED, WalletError
 from tests.devnet.cardano.txs import build_payment
 from tests.factories import CARDANO_OTHER_KEY, cardano_address
 from tests.integration.cardano.chain import wait_for

@@ -24,18 +24,20 @@ from pycardano import (
     Value,
     plutus_script_hash,
 )
-from relayer.events.cardano import OrderLocked
-from relayer.events.chain import EscrowCreated, EscrowRole
 
+from devnet.cardano import CardanoSimulator, GenesisConfig
 from relayer.auction import taking_amount
 from relayer.chains.cardano.datums import to_plutus_data
+from relayer.chains.cardano.events import OrderLocked
 from relayer.chains.cardano.order_datum import Reclaim
-from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
+from relayer.chains.events import EscrowCreated, EscrowRole
 from relayer.orders.merkle import merkle_proof, secret_index
 from relayer.orders.timelocks import Stage, Timelocks
-from relayer.resolver.cardano import CardanoWallet
-from relayer.resolver.chains import DstTerms, FillPlan, dst_terms
-from relayer.resolver.errors import (
+from relayer.signing.keccak import keccak256
+from relayer.store.sqlite import SQLiteEventStore
+from resolver.cardano import CardanoWallet
+from resolver.chains import DstTerms, FillPlan, dst_terms
+from resolver.errors import (
     NOT_ALLOWED,
     NOT_FOUND,
     TX_NOT_INCLUDED,
@@ -43,8 +45,6 @@ from relayer.resolver.errors import (
     WINDOW_NOT_OPEN,
     WalletError,
 )
-from relayer.signing.keccak import keccak256
-from relayer.store.sqlite import SQLiteEventStore
 from tests.factories import CARDANO_OTHER_KEY, cardano_address
 from tests.integration.cardano.chain import ALWAYS, Harness
 from tests.resolver.cardano_kit import (

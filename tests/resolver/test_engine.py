@@ -10,13 +10,13 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from relayer.events.chain import DstComplement, EscrowImmutables, EscrowRole
+from relayer.chains.events import DstComplement, EscrowImmutables, EscrowRole
 from relayer.orders.model import SignedOrder
-from relayer.resolver.chains import DstTerms, EscrowHandle, FillPlan, LineageFill, Sent
-from relayer.resolver.client import EscrowRef, FillState, OrderState, PublicAction, lineage_of
-from relayer.resolver.engine import Resolver, ResolverTiming, paid_by
-from relayer.resolver.errors import TX_REJECTED, WalletError
-from relayer.resolver.pricing import Costs, Pricer, Rate
+from resolver.chains import DstTerms, EscrowHandle, FillPlan, LineageFill, Sent
+from resolver.client import EscrowRef, FillState, OrderState, PublicAction, lineage_of
+from resolver.engine import Resolver, ResolverTiming, paid_by
+from resolver.errors import TX_REJECTED, WalletError
+from resolver.pricing import Costs, Pricer, Rate
 from tests.factories import NOW, make_validator, submission
 
 DEADLINE = 10.0

@@ -12,21 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from relayer.devnet.ethereum import DevAccount, EthereumDevnet, load_artifact
-from relayer.events.chain import EscrowCreated, EscrowRole
+from devnet.ethereum import DevAccount, EthereumDevnet, load_artifact
+from relayer.chains.events import EscrowCreated, EscrowRole
 from relayer.orders.merkle import merkle_proof, secret_index
 from relayer.orders.model import SignedOrder
 from relayer.orders.signer import SecretSet, make_secrets
 from relayer.orders.timelocks import Stage, Timelocks
 from relayer.orders.validation import OrderValidator
-from relayer.resolver import errors
-from relayer.resolver.chains import DstTerms, EscrowHandle, FillPlan, Sent
-from relayer.resolver.engine import paid_by
-from relayer.resolver.errors import WalletError
-from relayer.resolver.ethereum import NATIVE, EthereumWallet
-from relayer.resolver.evm_tx import ErrorTable, EvmSender
 from relayer.signing.keccak import keccak256
 from relayer.store.sqlite import SQLiteEventStore
+from resolver import errors
+from resolver.chains import DstTerms, EscrowHandle, FillPlan, Sent
+from resolver.engine import paid_by
+from resolver.errors import WalletError
+from resolver.ethereum import NATIVE, EthereumWallet
+from resolver.evm_tx import ErrorTable, EvmSender
 from tests.factories import make_settings, make_validator, submission
 from tests.integration.ethereum.harness import Harness
 

@@ -13,10 +13,7 @@ from typing import Any
 
 from relayer.auction.curve import fill_taking_amount
 from relayer.chains.escrows import EscrowBook
-from relayer.chains.registry import ChainRegistry
-from relayer.clock import FakeClock
-from relayer.events.bus import EventBus
-from relayer.events.chain import (
+from relayer.chains.events import (
     ChainEvent,
     ChainEventReverted,
     ChainPoint,
@@ -27,6 +24,9 @@ from relayer.events.chain import (
     EscrowRole,
     EscrowWithdrawn,
 )
+from relayer.clock import FakeClock
+from relayer.events.bus import EventBus
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
 from relayer.orders.model import SignedOrder

@@ -7,14 +7,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from relayer.auction.curve import fill_taking_amount
-from relayer.chains.registry import ChainRegistry
-from relayer.events.chain import (
+from relayer.chains.events import (
     ChainPoint,
     DstComplement,
     EscrowCreated,
     EscrowImmutables,
     EscrowRole,
 )
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.model import SignedOrder
 from relayer.settlement.parties import RegistryParties
 from relayer.settlement.policy import FillFacts, PolicySettings, Sighting

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from relayer.errors import ConflictError, ValidationError
-from relayer.events.settlement import PublicActionAvailable, SecretReleased, SecretShared
 from relayer.orders.status import OrderStatus
+from relayer.settlement.events import PublicActionAvailable, SecretReleased, SecretShared
 from relayer.settlement.fills import FillStatus
 from relayer.settlement.policy import Withheld
 from tests.settlement.harness import Harness

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from relayer.chains.registry import ChainRegistry
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.timelocks import Stage
 from relayer.settlement.parties import RegistryParties
 from relayer.settlement.policy import Withheld, evaluate, stage_start

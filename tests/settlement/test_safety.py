@@ -16,15 +16,14 @@ from typing import Any
 
 import pytest
 
-from relayer.errors import ConflictError
-from relayer.events.chain import (
+from relayer.chains.events import (
     DstComplement,
     EscrowCreated,
     EscrowImmutables,
     EscrowRole,
     LockOrigin,
 )
-from relayer.events.settlement import SecretReleased
+from relayer.errors import ConflictError
 from relayer.orders.model import SignedOrder
 from relayer.orders.signer import SecretSet, make_secrets
 from relayer.orders.status import OrderStatus
@@ -32,6 +31,7 @@ from relayer.orders.timelocks import Timelocks
 from relayer.orders.wire import CustodyWire
 from relayer.settlement.coverage import match
 from relayer.settlement.custody import seal_secret
+from relayer.settlement.events import SecretReleased
 from relayer.settlement.fills import FillStatus
 from relayer.settlement.placement import lock_ref
 from relayer.settlement.policy import Withheld
@@ -401,7 +401,7 @@ async def test_a_destination_without_a_public_withdraw_window_is_refused(h: Harn
 
 
 async def test_a_rescued_destination_pays_nobody(h: Harness) -> None:
-    from relayer.events.chain import FundsRescued
+    from relayer.chains.events import FundsRescued
     desk = Desk(h)
     signed = await desk.order()
     h.clock.advance(30)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from relayer.devnet.process import wait_until
+from devnet.process import wait_until
 from relayer.store.leader import PostgresLeadership, SoleLeader
 
 TAKEOVER = 2.0

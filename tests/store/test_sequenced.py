@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from relayer.devnet.process import wait_until
+from devnet.process import wait_until
 from relayer.store.base import Record
 from relayer.store.postgres import PostgresEventStore
 from relayer.store.sequenced import SequencedStore

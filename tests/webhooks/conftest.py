@@ -18,7 +18,7 @@ from relayer.clock import FakeClock
 from relayer.config import Settings
 from relayer.security.keys import NewKey, generate_key
 from relayer.security.principal import Scope
-from relayer.webhooks.runtime import Webhooks
+from relayer.webhooks.component import Webhooks
 from tests.factories import make_settings
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.tls import ReceiverCertificate, make_certificate
@@ -91,7 +91,7 @@ class Running:
 
     @property
     def webhooks(self) -> Webhooks:
-        found: Webhooks = self.app.state.webhooks
+        found: Webhooks = self.app.state.parts.webhooks
         return found
 
     async def register(self, key: NewKey | None = None, **body: Any) -> dict[str, Any]:

@@ -10,10 +10,10 @@ import httpx
 import jsonschema
 import pytest
 
-from relayer.chains.registry import checksum_address
 from relayer.clock import FakeClock
 from relayer.config import Settings
 from relayer.errors import ConfigError
+from relayer.networks.registry import checksum_address
 from tests.factories import cardano_address, evm_address
 from tests.webhooks.conftest import JSON, Keys, Running, running, webhook_settings
 from tests.webhooks.tls import ReceiverCertificate

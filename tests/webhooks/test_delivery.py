@@ -15,7 +15,7 @@ import pytest
 
 from relayer.clock import FakeClock
 from relayer.config import Settings
-from relayer.events.types import OrderStatusChanged
+from relayer.orders.events import OrderStatusChanged
 from relayer.orders.signer import cancel_digest_of, sign_evm
 from relayer.orders.status import OrderStatus
 from relayer.webhooks.signing import verify

@@ -9,9 +9,9 @@ from typing import Any
 
 from relayer.clock import FakeClock
 from relayer.events.bus import EventBus
-from relayer.events.settlement import SecretShared
 from relayer.security.keys import StoredKey, generate_key
 from relayer.security.principal import Scope
+from relayer.settlement.events import SecretShared
 from relayer.webhooks.access import REVOKED
 from tests.webhooks.conftest import Keys, running, until, webhook_settings
 from tests.webhooks.receiver import Receiver

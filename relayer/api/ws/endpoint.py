@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -33,6 +33,8 @@ from relayer.api.ws.reads import OrderReads, PriceLookup
 from relayer.auction.gas import BaseFeeSource
 from relayer.clock import Clock
 from relayer.config import LimitSettings, WebSocketSettings
+from relayer.events.bus import EventBus
+from relayer.lifecycle import Job
 from relayer.orders.book import OrderBook
 from relayer.public.events import PublicEvents
 from relayer.security.principal import Authenticator, Principal
@@ -168,3 +170,28 @@ def uvicorn_options(settings: WebSocketSettings,
         "ws_ping_timeout": settings.ping_timeout_seconds,
         "ws_per_message_deflate": settings.per_message_deflate,
     }
+
+
+class Broadcasting:
+    """The hub as a lifecycle component: it follows the bus and beats every client's
+    heartbeat from start; at stop it closes every socket (going away)."""
+
+    name = "websocket"
+
+    def __init__(self, hub: Hub, bus: EventBus) -> None:
+        self._hub = hub
+        self._bus = bus
+        self._detach: Callable[[], None] | None = None
+
+    async def start(self) -> None:
+        self._detach = self._hub.attach(self._bus)
+        self._hub.start()
+
+    async def stop(self) -> None:
+        if self._detach is not None:
+            self._detach()
+            self._detach = None
+        await self._hub.stop()
+
+    def jobs(self) -> Sequence[Job]:
+        return []

@@ -17,13 +17,13 @@ import uvicorn
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 
+from devnet.process import free_port, wait_until
 from relayer.api.app import create_app
 from relayer.api.ws.endpoint import uvicorn_options
 from relayer.api.ws.hub import Hub
-from relayer.auction.decayer import Decayer
 from relayer.clock import FakeClock
-from relayer.devnet.process import free_port, wait_until
 from relayer.orders.desk import OrderDesk
+from relayer.pricing.decayer import Decayer
 from tests.factories import make_settings
 
 TIMEOUT = 10.0
@@ -43,7 +43,7 @@ class Served:
 
     @property
     def decayer(self) -> Decayer:
-        decayer: Decayer = self.app.state.decayer
+        decayer: Decayer = self.app.state.parts.decayer
         return decayer
 
     @property

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from relayer.auction import AuctionDetails, taking_amount
-from relayer.auction.board import PricesUpdated
-from relayer.events.types import PriceUpdated
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import AuctionWire
+from relayer.pricing.events import PricesUpdated, PriceUpdated
 from tests.api.ws.conftest import Serve, Served
 from tests.factories import NOW, submission
 

@@ -9,8 +9,8 @@ from typing import Any
 from relayer.api.ws.hub import Hub
 from relayer.auction.gas import StaticBaseFee
 from relayer.clock import FakeClock
-from relayer.events.public import PublicEvents
 from relayer.orders.book import OrderBook
+from relayer.public.events import PublicEvents
 from tests.factories import NOW, make_settings
 
 

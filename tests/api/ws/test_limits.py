@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from relayer.devnet.process import wait_until
+from devnet.process import wait_until
 from relayer.orders.status import OrderStatus
 from relayer.security.keys import generate_key
 from relayer.security.principal import Scope

@@ -8,6 +8,7 @@ from typing import Any
 
 from pycardano import PaymentSigningKey
 
+from devnet.cardano.model import Output
 from relayer.chains.cardano.escrow_datum import (
     DstEscrowDatum,
     EscrowDatum,
@@ -18,7 +19,6 @@ from relayer.chains.cardano.escrow_datum import (
 )
 from relayer.chains.cardano.plutus_data import LOVELACE, AssetClass, PlutusAddress
 from relayer.chains.cardano.scripts import Validators
-from relayer.devnet.cardano.model import Output
 from relayer.signing.keccak import keccak256
 from tests.contracts.cardano.harness import (
     Tx,

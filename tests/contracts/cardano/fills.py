@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from devnet.cardano.model import Output
 from relayer.auction.curve import fill_taking_amount
 from relayer.auction.details import AuctionDetails, AuctionPoint
 from relayer.chains.cardano.escrow_datum import SrcEscrowDatum
 from relayer.chains.cardano.order_datum import Fill, OrderDatum
 from relayer.chains.cardano.plutus_data import LOVELACE, AssetClass
 from relayer.chains.cardano.scripts import Validators
-from relayer.devnet.cardano.model import Output
 from relayer.orders.merkle import merkle_proof, merkle_root, secret_index
 from relayer.orders.timelocks import Timelocks
 from relayer.signing.keccak import keccak256

@@ -16,14 +16,14 @@ from typing import Any
 import cbor2
 from pycardano import Address, Network, PaymentSigningKey, ScriptHash, VerificationKeyHash
 
+from devnet.cardano.errors import ScriptFailure
+from devnet.cardano.model import DecodedTx, Output, Redeemer, Script, TxIn
+from devnet.cardano.params import ProtocolParameters
+from devnet.cardano.plutus import RECURSION_LIMIT, ExecutionResult, PlutusEvaluator
+from devnet.cardano.script_context import ContextBuilder
 from relayer.chains.cardano.datums import Encodable, encode, to_primitive
 from relayer.chains.cardano.plutus_data import AssetClass, Credential, OutputTag, PlutusAddress
 from relayer.chains.cardano.scripts import CompiledValidator
-from relayer.devnet.cardano.errors import ScriptFailure
-from relayer.devnet.cardano.model import DecodedTx, Output, Redeemer, Script, TxIn
-from relayer.devnet.cardano.params import ProtocolParameters
-from relayer.devnet.cardano.plutus import RECURSION_LIMIT, ExecutionResult, PlutusEvaluator
-from relayer.devnet.cardano.script_context import ContextBuilder
 
 NETWORK = Network.TESTNET
 TX_ID = b"\xab" * 32

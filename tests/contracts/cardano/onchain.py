@@ -21,10 +21,10 @@ from pycardano import (
     Value,
 )
 
+from devnet.cardano import CardanoSimulator, GenesisAccount
 from relayer.chains.cardano.datums import Encodable, to_plutus_data
 from relayer.chains.cardano.plutus_data import OutputTag, PlutusAddress
 from relayer.chains.cardano.scripts import CompiledValidator, Validators
-from relayer.devnet.cardano import CardanoSimulator, GenesisAccount
 
 NETWORK = Network.TESTNET
 # Declared budgets skip pycardano's evaluation, so a failing script reaches the ledger.

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pycardano import Network
 
+from devnet.cardano.params import ProtocolParameters
 from relayer.chains.cardano.scripts import ABI_DIR, Validators, load_validator
-from relayer.devnet.cardano.params import ProtocolParameters
 from relayer.errors import ConfigError
 
 

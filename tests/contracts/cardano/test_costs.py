@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from devnet.cardano.model import TxIn
 from relayer.auction.details import AuctionPoint
 from relayer.chains.cardano.escrow_datum import (
     Cancel,
@@ -21,7 +22,6 @@ from relayer.chains.cardano.escrow_datum import (
 )
 from relayer.chains.cardano.order_datum import Reclaim
 from relayer.chains.cardano.scripts import CompiledValidator, Validators, load_validators
-from relayer.devnet.cardano.model import TxIn
 from tests.contracts.cardano import escrows
 from tests.contracts.cardano.fills import (
     MAKER,

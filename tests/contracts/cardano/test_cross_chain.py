@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import pytest
 from pycardano import Address
 
+from devnet.cardano import CardanoSimulator, GenesisConfig
+from devnet.ethereum import EthereumDevnet
 from relayer.chains.cardano.escrow_datum import DstEscrowDatum, Withdraw, decode_escrow_redeemer
 from relayer.chains.cardano.plutus_data import LOVELACE, PlutusAddress
 from relayer.chains.cardano.scripts import Validators
-from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
-from relayer.devnet.ethereum import EthereumDevnet
 from relayer.orders.timelocks import Timelocks
 from tests.contracts.cardano.onchain import deploy, pay, plutus_address, tag_of
 from tests.contracts.evm.chain import TIMELOCKS

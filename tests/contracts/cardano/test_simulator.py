@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pycardano import ExecutionUnits, Transaction, UTxO
 
+from devnet.cardano import CardanoSimulator, GenesisConfig, SubmissionError
 from relayer.auction.curve import fill_taking_amount
 from relayer.auction.details import AuctionDetails, AuctionPoint
 from relayer.chains.cardano.escrow_datum import (
@@ -27,7 +28,6 @@ from relayer.chains.cardano.escrow_datum import (
 from relayer.chains.cardano.order_datum import Fill, OrderDatum, Reclaim, decode_order_datum
 from relayer.chains.cardano.plutus_data import LOVELACE
 from relayer.chains.cardano.scripts import Validators
-from relayer.devnet.cardano import CardanoSimulator, GenesisConfig, SubmissionError
 from relayer.orders.merkle import merkle_proof, merkle_root
 from relayer.orders.timelocks import Timelocks
 from relayer.signing.keccak import keccak256

@@ -14,8 +14,8 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from devnet.ethereum import EthereumDevnet, load_artifact
 from relayer.auction import AuctionDetails, AuctionPoint
-from relayer.devnet.ethereum import EthereumDevnet, load_artifact
 from relayer.orders.merkle import merkle_proof, merkle_root
 from relayer.orders.timelocks import Timelocks
 from relayer.signing.eip712 import Domain, OrderStruct, order_digest

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from relayer.devnet.ethereum import EthereumDevnet
+from devnet.ethereum import EthereumDevnet
 from tests.contracts.evm.chain import Chain
 
 _HERE = Path(__file__).parent

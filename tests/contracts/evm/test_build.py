@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from relayer.devnet.ethereum import load_artifact
+from devnet.ethereum import load_artifact
 from relayer.signing.keccak import keccak256
 
 ROOT = Path(__file__).resolve().parents[3]

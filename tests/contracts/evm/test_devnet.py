@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from devnet.ethereum import TUSD, DevnetError, EthereumDevnet, free_port
 from relayer.config import EthereumSettings
-from relayer.devnet.ethereum import TUSD, DevnetError, EthereumDevnet, free_port
 from relayer.signing.eip712 import order_digest
 from relayer.signing.secp256k1 import private_key_address
 from tests.contracts.evm.chain import Chain
@@ -75,7 +75,7 @@ def test_a_taken_port_is_reported_not_borrowed(devnet: EthereumDevnet) -> None:
 def test_module_entry_prints_the_deployment_and_stops_on_sigterm() -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "relayer.devnet.ethereum", "--port", str(port)],
+        [sys.executable, "-m", "devnet.ethereum", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
     try:

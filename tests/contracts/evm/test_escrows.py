@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from web3.contract import Contract
 
-from relayer.devnet.ethereum import RESCUE_DELAY
+from devnet.ethereum import RESCUE_DELAY
 from relayer.orders.timelocks import Stage, Timelocks
 from relayer.signing.keccak import keccak256
 from tests.contracts.evm.chain import DST_DEPOSIT, SRC_DEPOSIT, TIMELOCKS, Chain, Revert

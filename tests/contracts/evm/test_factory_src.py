@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from devnet.ethereum import RESOLVER_KEY
 from relayer.auction import AuctionDetails
-from relayer.devnet.ethereum import RESOLVER_KEY
 from relayer.signing.eip712 import Domain, order_digest
 from relayer.signing.keccak import keccak256
 from relayer.signing.secp256k1 import sign_digest

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
+from devnet.cardano import CardanoSimulator, GenesisConfig
 
 SEED = bytes(range(32))
 HERE = Path(__file__).parent

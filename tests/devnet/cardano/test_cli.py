@@ -1,4 +1,4 @@
-"""`python -m relayer.devnet.cardano`: funds and writes the genesis keys, serves Ogmios on a
+"""`python -m devnet.cardano`: funds and writes the genesis keys, serves Ogmios on a
 wall-clock slot schedule, and stops cleanly on SIGTERM / SIGINT."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ async def test_cli_serves_and_stops(tmp_path: Path, stop_signal: signal.Signals)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "relayer.devnet.cardano",
+        "devnet.cardano",
         "--port",
         "0",
         "--keys-file",

@@ -8,7 +8,7 @@ import asyncio
 import ogmios
 from ogmios.datatypes import Direction, Origin, TxOutputReference
 
-from relayer.devnet.cardano import CardanoSimulator
+from devnet.cardano import CardanoSimulator
 from tests.devnet.cardano.txs import build_payment
 
 

@@ -12,7 +12,7 @@ from ogmios.datatypes import Era
 from ogmios.errors import ResponseError
 from ogmios.utils import GenesisParameters, get_current_era
 
-from relayer.devnet.cardano import CardanoSimulator
+from devnet.cardano import CardanoSimulator
 from tests.devnet.cardano.rpc import Rpc, call, connect_rpc
 from tests.devnet.cardano.txs import build_payment
 

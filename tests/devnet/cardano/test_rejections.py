@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pycardano import ExecutionUnits, Transaction
 
-from relayer.devnet.cardano import CardanoSimulator
+from devnet.cardano import CardanoSimulator
 from tests.devnet.cardano.rpc import call
 from tests.devnet.cardano.txs import (
     LockDatum,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
+from devnet.cardano import CardanoSimulator, GenesisConfig
 from tests.devnet.cardano.rpc import call
 from tests.devnet.cardano.txs import build_payment
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pycardano import ExecutionUnits, Transaction
 
-from relayer.devnet.cardano import CardanoSimulator
-from relayer.devnet.cardano.errors import SubmissionError
+from devnet.cardano import CardanoSimulator
+from devnet.cardano.errors import SubmissionError
 from tests.devnet.cardano.rpc import Rpc, call, connect_rpc
 from tests.devnet.cardano.txs import (
     LockDatum,

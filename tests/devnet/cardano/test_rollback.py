@@ -9,7 +9,7 @@ import ogmios
 import pytest
 from ogmios.datatypes import Direction, Point
 
-from relayer.devnet.cardano import CardanoSimulator
+from devnet.cardano import CardanoSimulator
 from tests.devnet.cardano.rpc import Rpc, connect_rpc
 from tests.devnet.cardano.txs import build_payment
 

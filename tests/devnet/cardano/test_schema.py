@@ -14,7 +14,7 @@ from pycardano import ExecutionUnits
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from relayer.devnet.cardano import CardanoSimulator
+from devnet.cardano import CardanoSimulator
 from tests.devnet.cardano.rpc import Rpc, connect_rpc
 from tests.devnet.cardano.txs import (
     LockDatum,

@@ -9,7 +9,7 @@ import ogmios
 from ogmios.datatypes import Origin
 from pycardano import Address, Transaction, UTxO
 
-from relayer.devnet.cardano import CardanoSimulator
+from devnet.cardano import CardanoSimulator
 from tests.devnet.cardano.txs import (
     LockDatum,
     build_lock,

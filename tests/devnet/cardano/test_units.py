@@ -13,12 +13,12 @@ import pytest
 import uplc
 import uplc.ast
 
-from relayer.devnet.cardano.encoders import native_script_json
-from relayer.devnet.cardano.errors import SubmissionError
-from relayer.devnet.cardano.model import Script
-from relayer.devnet.cardano.params import ProtocolParameters
-from relayer.devnet.cardano.plutus import PlutusEvaluator
-from relayer.devnet.cardano.txcbor import decode_transaction
+from devnet.cardano.encoders import native_script_json
+from devnet.cardano.errors import SubmissionError
+from devnet.cardano.model import Script
+from devnet.cardano.params import ProtocolParameters
+from devnet.cardano.plutus import PlutusEvaluator
+from devnet.cardano.txcbor import decode_transaction
 from tests.devnet.cardano.txs import DATA
 
 

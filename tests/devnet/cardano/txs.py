@@ -25,7 +25,7 @@ from pycardano import (
     plutus_script_hash,
 )
 
-from relayer.devnet.cardano import CardanoSimulator, GenesisAccount
+from devnet.cardano import CardanoSimulator, GenesisAccount
 
 DATA = Path(__file__).parent / "data"
 

@@ -189,7 +189,7 @@ async def test_reclaim_cancels_the_order(sim: CardanoSimulator, app: Starlette,
     await wait_for(cancelled, "the order to be cancelled")
     (spent,) = bus_events
     assert spent.spend is LockSpend.RECLAIM and spent.lock == f"{utxo.tx_id}#0"
-    monitor = app.state.cardano.monitor
+    monitor = app.state.parts.cardano.monitor
     locks = [e for e in monitor.live_events() if isinstance(e, OrderLocked)]
     assert [lk.lock for lk in locks] == [f"{utxo.tx_id}#0"]
     assert locks[0].order_hash == signed.order_hash and locks[0].maker == MAKER.address
@@ -215,7 +215,7 @@ async def test_a_lock_under_someone_elses_order_does_not_cancel_it(
                                       required=[key_hash(other.signing_key)])
     await submit(sim, reclaim)
     await sim.advance()
-    monitor = app.state.cardano.monitor
+    monitor = app.state.parts.cardano.monitor
 
     def seen() -> bool:
         return any(isinstance(e, OrderLockSpent) for e in monitor.live_events())
@@ -256,7 +256,7 @@ async def test_reclaim_while_the_relayer_was_down_cancels_at_restart(
         transport = httpx.ASGITransport(app=first)
         async with httpx.AsyncClient(transport=transport, base_url="http://relayer") as c:
             assert (await post(c, wire, utxo)).status_code == 201
-        monitor = first.state.cardano.monitor
+        monitor = first.state.parts.cardano.monitor
         await wait_for(lambda: monitor.status().processed == sim.tip.slot, "the lock")
 
     order_script = abi_script("order")

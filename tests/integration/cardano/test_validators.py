@@ -174,7 +174,7 @@ async def test_cardano_source_order_filled_into_a_source_escrow_and_withdrawn(
             response = await client.post("/api/orders", content=to_json(body),
                                           headers={"content-type": "application/json"})
             assert response.status_code == 201, response.text
-        monitor = app.state.cardano.monitor
+        monitor = app.state.parts.cardano.monitor
         spent: list[OrderLockSpent] = []
         app.state.relayer.bus.subscribe(OrderLockSpent, spent.append)
 

@@ -71,7 +71,7 @@ async def test_intake_refuses_short_allowance_and_balance(
 
 async def test_background_recheck_invalidates_and_restores(
         chain: Chain, app: Starlette, client: httpx.AsyncClient) -> None:
-    watcher = app.state.ethereum.watcher
+    watcher = app.state.parts.ethereum.watcher
     seen: list[OrderStatusChanged] = []
     app.state.relayer.bus.subscribe(OrderStatusChanged, seen.append)
     chain.approve(chain.maker.address, MAKING)
@@ -119,7 +119,7 @@ async def test_intake_answers_503_when_no_rpc_answers(tmp_path: Path) -> None:
             assert r.json()["error_code"] == "CHAIN_UNAVAILABLE"
             assert len(application.state.relayer.desk.book) == 0
             # Intake is refused but the service itself stays up and says why.
-            status = application.state.ethereum.monitor.status()
+            status = application.state.parts.ethereum.monitor.status()
             assert not status.connected
 
 

@@ -18,8 +18,8 @@ from relayer.api.context import Relayer
 from relayer.clock import FakeClock
 from relayer.orders.events import OrderStatusChanged, OrderSubmitted
 from relayer.orders.status import OrderStatus
+from relayer.pricing.component import FollowerPrices
 from relayer.pricing.events import PriceUpdated
-from relayer.replica.duties import FollowerPrices
 from tests.factories import NOW, make_settings, submission, to_json
 
 pytestmark = pytest.mark.integration
@@ -91,7 +91,7 @@ async def test_the_follower_applies_and_publishes_the_leaders_work_once(
     assert leader.count(OrderSubmitted, order_hash) == 1
 
     clock.advance(3_601)  # past the deadline: the leader's auction job expires it
-    result = await leader.app.state.decayer.tick()
+    result = await leader.app.state.parts.decayer.tick()
     assert result.expired == 1
 
     async def follower_sees_expiry() -> bool:
@@ -125,7 +125,7 @@ async def test_a_follower_publishes_price_ticks_to_its_own_clients(
     for replica in (leader, follower):
         relayer = replica.relayer
         assert relayer.replica is not None
-        ticks.append(FollowerPrices(board=replica.app.state.decayer.board, bus=relayer.bus,
+        ticks.append(FollowerPrices(board=replica.app.state.parts.decayer.board, bus=relayer.bus,
                                     clock=clock, base_fee=relayer.base_fee,
                                     leadership=relayer.replica.leadership))
     clock.advance(30)

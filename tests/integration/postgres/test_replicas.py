@@ -20,7 +20,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from relayer.devnet.process import RelayerProcess, wait_until
+from devnet.process import RelayerProcess, wait_until
 from relayer.orders.wire import AuctionWire
 from tests.factories import submission, to_json
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from relayer.devnet.process import RelayerProcess, wait_until
+from devnet.process import RelayerProcess, wait_until
 from relayer.security.keys import NewKey, generate_key
 from relayer.security.principal import Scope
 from tests.integration.postgres.test_replicas import (

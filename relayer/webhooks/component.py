@@ -7,7 +7,7 @@ for the API); ``delivering`` is a leader duty: only the leader sends.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import structlog
@@ -16,6 +16,7 @@ from relayer.clock import Clock
 from relayer.config import Settings
 from relayer.events.bus import EventBus
 from relayer.events.codec import EventCodec
+from relayer.lifecycle import Job
 from relayer.networks.registry import ChainRegistry
 from relayer.public.events import PublicEvents
 from relayer.security.principal import KeyLookup
@@ -33,7 +34,9 @@ log = structlog.get_logger(__name__)
 
 
 class Webhooks:
-    def __init__(self, *, settings: Settings, store: EventStore, clock: Clock,
+    name = "webhooks"
+
+    def __init__(self, *, settings: Settings, store: EventStore, clock: Clock, bus: EventBus,
                  chains: ChainRegistry, public: PublicEvents,
                  transport: Transport | None = None, rng: random.Random | None = None,
                  position: Callable[[], int] | None = None,
@@ -46,6 +49,7 @@ class Webhooks:
         self._settings = settings
         self._store = store
         self._clock = clock
+        self._bus = bus
         self._transport = transport
         self._rng = rng
         self._public = public
@@ -68,7 +72,7 @@ class Webhooks:
             raise RuntimeError("webhooks are not started")
         return self._dispatcher
 
-    async def start(self, bus: EventBus) -> None:
+    async def start(self) -> None:
         """Load the sealing key, replay registrations and deliveries, subscribe to the bus."""
         hooks = self._settings.webhooks
         key = load_key(hooks.secret_key, hooks.secret_key_file,
@@ -87,7 +91,7 @@ class Webhooks:
             position=self._position, access=self._access, stored=self._codec.types)
         self._registry, self._dispatcher = registry, dispatcher
         await dispatcher.start()
-        self._unsubscribe = bus.subscribe(None, dispatcher.on_event)
+        self._unsubscribe = self._bus.subscribe(None, dispatcher.on_event)
 
     @property
     def delivering(self) -> Delivering:
@@ -104,9 +108,16 @@ class Webhooks:
     async def run_due(self) -> int:
         return await self.dispatcher.run_due()
 
+    def jobs(self) -> Sequence[Job]:
+        """Retries that fell due (every replica: each sends what it owes)."""
+        return [Job("webhook_retries", self.run_due,
+                    self._settings.webhooks.retry_poll_seconds)]
+
 
 class Delivering:
     """``Duties`` of the leader (``relayer.store.leader``): deliver while leading."""
+
+    name = "webhook_delivery"
 
     def __init__(self, webhooks: Webhooks) -> None:
         self._webhooks = webhooks

@@ -66,7 +66,7 @@ class OrderComplements:
 
 
 @dataclass(slots=True)
-class CardanoParts:
+class CardanoComponent:
     settings: CardanoSettings
     bus: EventBus | None = None
     chains: ChainRegistry | None = None
@@ -79,7 +79,7 @@ class CardanoParts:
     @classmethod
     def build(cls, settings: CardanoSettings, *, store: EventStore, bus: EventBus,
               committed: Committed, chains: ChainRegistry, node: CardanoNode | None = None,
-              scripts: ScriptHashes | None = None) -> CardanoParts:
+              scripts: ScriptHashes | None = None) -> CardanoComponent:
         """``node``: chain access to use (a test's); ``None``: the settings decide."""
         if node is None and not settings.follow:
             return cls(settings)

@@ -6,14 +6,13 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from relayer.chains.escrows import EscrowBook
 from relayer.chains.status import ChainMonitor
 from relayer.clock import Clock
 from relayer.config import Settings
 from relayer.events.bus import EventBus
 from relayer.events.projection import Committed
+from relayer.lifecycle import Job
 from relayer.networks.registry import ChainRegistry
 from relayer.orders.desk import OrderDesk
 from relayer.settlement.coordinator import Coordinator
@@ -28,6 +27,8 @@ certainly turned (the rules compare whole seconds)."""
 
 
 class Settlement:
+    name = "settlement"
+
     def __init__(self, *, settings: Settings, store: EventStore, bus: EventBus,
                  desk: OrderDesk, escrows: EscrowBook, custody: CustodyKeyring,
                  chains: ChainRegistry, monitors: Sequence[ChainMonitor],
@@ -58,12 +59,12 @@ class Settlement:
         book, the escrows and the coordinator's projections)."""
         self._detach = self.coordinator.attach()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         if self._detach is not None:
             self._detach()
             self._detach = None
 
-    def schedule(self, scheduler: AsyncIOScheduler) -> None:
+    def jobs(self) -> Sequence[Job]:
         """The leader's job: time moves the reveal rules and the escrow windows.
 
         Every time rule changes on a whole second (chain times are whole seconds), so
@@ -71,6 +72,5 @@ class Settlement:
         finality lock goes out milliseconds after the lock ends, not up to a tick
         later (bench/reveal_latency.py)."""
         first = math.floor(self._clock.now()) + 1 + _AFTER_THE_SECOND
-        scheduler.add_job(self.coordinator.tick, "interval", seconds=self._tick_seconds,
-                          id="settlement_tick", max_instances=1, coalesce=True,
-                          start_date=datetime.fromtimestamp(first, UTC))
+        return [Job("settlement_tick", self.coordinator.tick, self._tick_seconds,
+                    leader_only=True, first=datetime.fromtimestamp(first, UTC))]

@@ -10,10 +10,8 @@ configured one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from relayer.auction.gas import BaseFeeSource, StaticBaseFee
 from relayer.chains.escrows import EscrowBook
@@ -25,6 +23,7 @@ from relayer.chains.ethereum.rpc import EthereumRpc
 from relayer.clock import Clock
 from relayer.config import EthereumSettings
 from relayer.events.projection import Committed
+from relayer.lifecycle import Job
 from relayer.orders.desk import OrderDesk
 from relayer.orders.funding import FundsCheck
 from relayer.store.base import EventStore
@@ -37,7 +36,8 @@ def rpc_from_settings(settings: EthereumSettings) -> FailoverRpc:
 
 
 @dataclass(slots=True)
-class EthereumParts:
+class EthereumComponent:
+    name = "ethereum"
     settings: EthereumSettings
     rpc: EthereumRpc | None = None
     monitor: EthereumMonitor | None = None
@@ -47,7 +47,7 @@ class EthereumParts:
 
     @classmethod
     def build(cls, settings: EthereumSettings, *, store: EventStore, committed: Committed,
-              escrows: EscrowBook, rpc: EthereumRpc | None = None) -> EthereumParts:
+              escrows: EscrowBook, rpc: EthereumRpc | None = None) -> EthereumComponent:
         """``rpc``: chain access to use (a test's); ``None``: the settings decide."""
         if rpc is None and not settings.follow:
             return cls(settings)
@@ -77,12 +77,15 @@ class EthereumParts:
             self.watcher = MakerFundsWatcher(desk=desk, check=self.funds_check, clock=clock)
         return self.watcher
 
-    def schedule(self, scheduler: AsyncIOScheduler) -> None:
-        if self.watcher is not None:
-            scheduler.add_job(self.watcher.recheck, "interval",
-                              seconds=self.settings.funds_recheck_seconds,
-                              id="ethereum_funds_recheck", max_instances=1, coalesce=True)
+    async def start(self) -> None:
+        """Nothing to start: the monitor is the leader's (``monitors``)."""
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         if self.owns_rpc and self.rpc is not None:
             await self.rpc.close()
+
+    def jobs(self) -> Sequence[Job]:
+        if self.watcher is None:
+            return []
+        return [Job("ethereum_funds_recheck", self.watcher.recheck,
+                    self.settings.funds_recheck_seconds, leader_only=True)]

@@ -1,1 +1,0 @@
-"""The reference resolver: fills orders it finds profitable, on both chains."""
