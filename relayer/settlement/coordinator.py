@@ -21,8 +21,7 @@ from typing import Protocol
 
 import structlog
 
-from relayer.auction.curve import fill_taking_amount
-from relayer.chains.escrows import EscrowBook, EscrowKey, EscrowPhase, EscrowState
+from relayer.chains.escrows import EscrowBook, EscrowState
 from relayer.chains.events import (
     CHAIN_EVENTS,
     ChainEventReverted,
@@ -42,7 +41,6 @@ from relayer.orders.events import OrderStatusChanged
 from relayer.orders.model import SignedOrder
 from relayer.orders.progress import FillOutcome, FillProgress, next_status
 from relayer.orders.status import TRANSITIONS, OrderStatus
-from relayer.settlement.coverage import match
 from relayer.settlement.custody import CustodyKeyring
 from relayer.settlement.events import (
     SETTLEMENT_CODEC,
@@ -65,15 +63,11 @@ from relayer.settlement.fills import (
     TRANSITIONS as FILL_TRANSITIONS,
 )
 from relayer.settlement.ledger import Fill, FillLedger
-from relayer.settlement.placement import Placement, place
+from relayer.settlement.pairing import Pairing
+from relayer.settlement.placement import Placement
 from relayer.settlement.policy import (
-    PAIR_RULES,
-    FillFacts,
     Parties,
     PolicySettings,
-    Sighting,
-    Verdict,
-    evaluate,
 )
 from relayer.settlement.secrets import SecretLedger
 from relayer.signing.keccak import keccak256
@@ -85,9 +79,6 @@ _OWN_RECORDS = EventCodec((*SETTLEMENT_EVENTS, *CHAIN_EVENTS))
 """What a coordinator rebuilt on its own reads of the log: fills, releases and escrows."""
 
 _RECORD_ATTEMPTS = 3
-_GAS_WORST_CASE = 1 << 128
-"""A base fee so high that the gas adjustment takes the whole rate bump: the lowest
-price the curve can ask, used as the relayer's own floor when an order has gas terms."""
 
 class OrderTransition(Protocol):
     async def __call__(self, order_hash: str, new: OrderStatus, *, reason: str) -> object: ...
@@ -124,18 +115,21 @@ class Coordinator:
         self._book = book
         self._escrows = escrows
         self._custody = custody
-        self._parties = parties
         self._policy = policy
-        self._tip_height = tip_height
         self._clock = clock
         self._transition_order = transition_order
         self._ledger = FillLedger()
+        self._pairing = Pairing(book=book, escrows=escrows, parties=parties, policy=policy,
+                                tip_height=tip_height, released=self._released)
         self._secrets = SecretLedger(store=store, bus=bus, custody=custody,
                                      committed=self._commit)
         self._committed = committed or Projector(SETTLEMENT_CODEC, bus,
                                                  self.projections).committed
         self._lock = asyncio.Lock()
         self.stats = CoordinatorStats(released=self._secrets.released_by_source)
+
+    def _released(self, order_hash: str, index: int) -> SecretReleased | None:
+        return self._secrets.get(order_hash, index)
 
     def _commit(self, records: Sequence[Record], events: Sequence[object]) -> None:
         self._committed(records, events)
@@ -212,9 +206,9 @@ class Coordinator:
         if entry is None:
             return []
         now = int(self._clock.now())
-        placements = self._placements(entry)
+        placements = self._pairing.placements(entry)
         known = {order_hash: placements}  # placed once per evaluation; coverage reads it
-        targets = self._targets(entry)
+        targets = self._pairing.targets(entry)
         seen: set[str] = set()
         for placed in placements:
             fill = self._ledger.fill(placed.fill_id, order_hash, placed.index)
@@ -244,18 +238,6 @@ class Coordinator:
         await self._update_order(entry, counted, now)
         return self._ledger.of_order(order_hash)
 
-    def _placements(self, entry: OrderEntry) -> list[Placement]:
-        return place(entry.signed, [s for s in self._escrows.by_order(entry.order_hash)
-                                    if s.role is EscrowRole.SRC])
-
-    def _targets(self, entry: OrderEntry) -> list[EscrowState]:
-        """The order's destination escrows that can still pay the maker: not cancelled,
-        and nothing rescued from them (a rescue means the taker can take the payment)."""
-        dst_chain = entry.signed.order.dst_chain
-        return [s for s in self._escrows.by_order(entry.order_hash)
-                if s.role is EscrowRole.DST and s.chain == dst_chain
-                and s.phase is not EscrowPhase.CANCELLED and not s.rescues]
-
     async def _settle(self, entry: OrderEntry, fill: Fill, placed: Placement,
                       targets: list[EscrowState], known: dict[str, list[Placement]],
                       now: int) -> None:
@@ -267,12 +249,12 @@ class Coordinator:
             # it (another one did): learn the release before judging the fill.
             released = await self._secrets.refresh(entry.order_hash,
                                                    fill.secret_index) is not None
-        dst, verdict = self._destination(entry, placed, targets, known, now)
+        dst, verdict = self._pairing.destination(entry, placed, targets, known, now)
         fill.src, fill.dst = src, dst
         view = FillView(
             src=src, dst=dst, verdict=verdict, released=released, now=now,
-            src_final_depth=self._last_action_depth(src),
-            dst_final_depth=self._last_action_depth(dst) if dst is not None else 0,
+            src_final_depth=self._pairing.last_action_depth(src),
+            dst_final_depth=self._pairing.last_action_depth(dst) if dst is not None else 0,
             required_depth=(self._policy.confirmations[signed.order.src_chain],
                             self._policy.confirmations[signed.order.dst_chain]))
         status = derive(view)
@@ -291,125 +273,6 @@ class Coordinator:
             self.stats.withheld[first] = self.stats.withheld.get(first, 0) + 1
         fill.derived = status
         await self._record(fill, status, reasons, now)
-
-    def _destination(self, entry: OrderEntry, placed: Placement,
-                     targets: list[EscrowState], known: dict[str, list[Placement]],
-                     now: int) -> tuple[EscrowState | None, Verdict]:
-        """The fill's destination escrow and the verdict of every rule on the pair.
-
-        Rule 6 first: the open authentic source escrows of this maker locked with this
-        fill's hash get distinct destinations that pass rules 1 to 4 where possible; a
-        fill that got one is judged with it. Otherwise (it is not open any more, or
-        nothing fits it) the destination that comes closest to passing is shown: a
-        wrong one claiming the same hashlock must not hide a right one."""
-        members, matched = self._coverage(entry, placed, known, now)
-        key = (placed.state.chain, placed.state.escrow)
-        unmatched = [k for k, (_, candidates) in members.items() if matched.get(k) is None]
-        own_candidates = members[key][1] if key in members else []
-        uncovered = any(k != key for k in unmatched) or (key in unmatched
-                                                         and bool(own_candidates))
-        mine = matched.get(key)
-        if mine is not None:
-            return mine, evaluate(self._facts(entry, placed, mine, now, uncovered),
-                                  self._policy, self._parties)
-        hashlock = placed.state.immutables.hashlock.lower()
-        options: list[EscrowState | None] = [
-            t for t in targets if t.immutables.hashlock.lower() == hashlock] or [None]
-        best: tuple[EscrowState | None, Verdict] | None = None
-        for dst in options:
-            verdict = evaluate(self._facts(entry, placed, dst, now, uncovered),
-                               self._policy, self._parties)
-            if best is None or len(verdict.reasons) < len(best[1].reasons):
-                best = (dst, verdict)
-        assert best is not None
-        return best
-
-    def _coverage(self, entry: OrderEntry, placed: Placement,
-                  known: dict[str, list[Placement]], now: int
-                  ) -> tuple[dict[EscrowKey, tuple[EscrowState, list[EscrowState]]],
-                             dict[EscrowKey, EscrowState | None]]:
-        """Every open authentic source escrow of this order's maker locked with the
-        fill's hash (on any order the relayer knows; on Ethereum also the factory's
-        escrows of orders it does not know, which nothing here can cover), each with the
-        destinations that satisfy rules 1 to 4 for it, and a matching of them."""
-        order = entry.signed.order
-        hashlock = placed.state.immutables.hashlock.lower()
-        members: dict[EscrowKey, tuple[EscrowState, list[EscrowState]]] = {}
-        for state in self._escrows.by_hashlock(hashlock):
-            if state.role is not EscrowRole.SRC or state.phase is not EscrowPhase.OPEN:
-                continue
-            key = (state.chain, state.escrow)
-            owner = self._book.get(state.order_hash.lower())
-            if owner is None:
-                if (state.origin is None and state.chain == order.src_chain
-                        and self._parties.same(order.src_chain, state.immutables.maker,
-                                               order.maker)):
-                    members[key] = (state, [])
-                continue
-            other = owner.signed.order
-            if other.src_chain != order.src_chain or not self._parties.same(
-                    order.src_chain, other.maker, order.maker):
-                continue
-            placements = known.get(owner.order_hash)
-            if placements is None:
-                placements = known[owner.order_hash] = self._placements(owner)
-            found = next((p for p in placements if p.state.escrow == state.escrow
-                          and p.state.chain == state.chain), None)
-            if found is None or not found.authentic:
-                continue
-            candidates = [
-                dst for dst in self._targets(owner)
-                if dst.immutables.hashlock.lower() == hashlock
-                and evaluate(self._facts(owner, found, dst, now, False), self._policy,
-                             self._parties, PAIR_RULES).release]
-            members[key] = (state, candidates)
-        keys = list(members)
-        chosen = match([members[k][1] for k in keys])
-        return members, {k: chosen[i] for i, k in enumerate(keys)}
-
-    def _facts(self, entry: OrderEntry, placed: Placement, dst: EscrowState | None,
-               now: int, uncovered: bool) -> FillFacts:
-        signed, src = entry.signed, placed.state
-        return FillFacts(
-            signed=signed, secret_index=placed.index, fill_amount=src.immutables.amount,
-            required_dst_amount=self._required_amount(signed, src),
-            src=Sighting(_as_created(src), src.confirmations(self._height(src.chain))),
-            dst=None if dst is None else Sighting(_as_created(dst),
-                                                  dst.confirmations(self._height(dst.chain))),
-            now=now,
-            order_cancelled=entry.status is OrderStatus.CANCELLED,
-            secret_released=_released_elsewhere(
-                self._secrets.get(entry.order_hash, placed.index), placed.fill_id),
-            placement=placed.reasons,
-            uncovered=uncovered,
-        )
-
-    @staticmethod
-    def _required_amount(signed: SignedOrder, src: EscrowState) -> int:
-        """What the destination must pay for this fill: the amount the resolver committed
-        to in the source escrow (checked against the curve on chain), and never less than
-        the curve at the source escrow's creation (the whole gas adjustment taken off
-        when the order has gas terms, since the block's base fee is not indexed)."""
-        order = signed.order
-        amount = src.immutables.amount
-        if not 0 < amount <= order.making_amount:
-            return 0
-        gas = order.auction.gas_bump_estimate and order.auction.gas_price_estimate
-        floor = fill_taking_amount(order.taking_amount, order.making_amount, amount,
-                                   order.auction, src.created.timestamp,
-                                   _GAS_WORST_CASE if gas else 0)
-        promised = src.complement.amount if src.complement is not None else 0
-        return max(floor, promised)
-
-    def _height(self, chain: str) -> int:
-        return self._tip_height(chain) or 0
-
-    def _last_action_depth(self, state: EscrowState) -> int:
-        point = (state.withdrawal.point if state.withdrawal is not None
-                 else state.cancellation.point if state.cancellation is not None else None)
-        if point is None:
-            return 0
-        return max(self._height(state.chain) - point.height + 1, 0)
 
     # -- secrets ---------------------------------------------------------------------
 
@@ -562,7 +425,7 @@ class Coordinator:
             if fill.status is FillStatus.INVALID_ESCROW and any(
                     r.startswith("SRC_") for r in fill.reasons):
                 continue
-            if placed.state.confirmations(self._height(placed.state.chain)) < depth:
+            if placed.state.confirmations(self._pairing.height(placed.state.chain)) < depth:
                 continue
             fills.append(FillProgress(amount=placed.state.immutables.amount,
                                       outcome=_outcome(fill.status)))
@@ -602,15 +465,3 @@ def _show_fills(entry: OrderEntry, fills: list[tuple[EscrowState, int, FillStatu
     if shown != entry.fills:
         entry.fills = shown
         entry.render_cache.clear()
-
-
-def _released_elsewhere(event: SecretReleased | None, fill_id: str) -> bool:
-    """The secret went out for another fill (rule 5): this fill may not have it again."""
-    return event is not None and event.fill_id != fill_id
-
-
-def _as_created(state: EscrowState) -> EscrowCreated:
-    return EscrowCreated(role=state.role, escrow=state.escrow, immutables=state.immutables,
-                         complement=state.complement, point=state.created,
-                         origin=state.origin)
-
