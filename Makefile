@@ -28,7 +28,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 ## Bring up the local system: devnet chains, the relayer and a reference resolver.
 devnet: install
-	$(PY) -m relayer devnet
+	$(PY) -m devnet
 
 ## Debian's PostgreSQL server for the store and replica tests (installed when missing).
 postgres:
@@ -56,7 +56,7 @@ fuzz: install
 	$(PY) scripts/fuzz_settlement.py --runs $(FUZZ_RUNS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 lint: install
-	$(VENV)/bin/ruff check relayer tests scripts bench
+	$(VENV)/bin/ruff check relayer devnet resolver tests scripts bench
 	$(VENV)/bin/mypy
 
 ## Benchmarks; figures go to docs/benchmarks.md.

@@ -96,7 +96,8 @@ def run_client(url: str, window: int) -> None:
 
 
 async def build_chain(sim: object, blocks: int, script_txs: int) -> None:
-    from relayer.devnet.cardano import CardanoSimulator
+    from devnet.cardano import CardanoSimulator
+
     from tests.devnet.cardano.txs import (
         LockDatum,
         build_lock,
@@ -144,7 +145,7 @@ async def build_chain(sim: object, blocks: int, script_txs: int) -> None:
 
 
 async def serve_and_measure(args: argparse.Namespace) -> None:
-    from relayer.devnet.cardano import CardanoSimulator, GenesisConfig
+    from devnet.cardano import CardanoSimulator, GenesisConfig
 
     windows = [int(w) for w in args.window.split(",")]
     async with CardanoSimulator(GenesisConfig(seed=b"bench".ljust(32, b"\0"))) as sim:
