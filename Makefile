@@ -18,7 +18,7 @@ $(PY_STAMP): pyproject.toml constraints.txt
 		echo "$(PYTHON311) -m venv $(VENV)"; $(PYTHON311) -m venv $(VENV); }
 	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "make: $(VENV) is not Python 3.11 (make clean, then make install)" >&2; exit 1; }
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,devnet]'
 	touch $@
 
 # npm ci installs exactly the committed lock and never rewrites it (npm install would).
