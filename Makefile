@@ -55,9 +55,13 @@ FUZZ_RUNS ?= 10000
 fuzz: install
 	$(PY) scripts/fuzz_settlement.py --runs $(FUZZ_RUNS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
+## ruff, mypy --strict, the layer contracts (lint-imports) and the checks of
+## scripts/check_architecture.py (docs/architecture.md).
 lint: install
 	$(VENV)/bin/ruff check relayer devnet resolver tests scripts bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-logo --no-cache
+	$(PY) scripts/check_architecture.py
 
 ## Benchmarks; figures go to docs/benchmarks.md.
 bench: install
