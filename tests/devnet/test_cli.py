@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from devnet.cli import CANNOT_RUN_HERE, build_parser, main
 from devnet.scenarios import NEEDS, SCENARIOS
 

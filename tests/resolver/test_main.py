@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from resolver.main import build_parser, main
 
 

@@ -1,0 +1,1 @@
+"""The reference resolver: fills orders it finds profitable, on both chains."""
