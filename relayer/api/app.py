@@ -57,7 +57,7 @@ def create_app(
     hub, websocket = websocket_service(
         settings.websocket, book=log.book, clock=clock, base_fee=p.ethereum.base_fee,
         prices=p.decayer, authenticator=p.keys, limits=settings.limits, failures=throttle,
-        on_failure=metrics.auth_failed)
+        on_failure=metrics.auth_failed, renderer=p.renderer)
     p.keys.on_change(lambda: hub.recheck(p.keys))  # revocation reaches open sockets
     metrics.watch(book=log.book, monitors=p.monitors, hub=hub, replica=p.replica,
                   bus=log.bus)
@@ -77,7 +77,7 @@ def create_app(
         clock=clock, base_fee=p.ethereum.base_fee, prices=prices or StaticPriceSource(),
         escrows=log.escrows, started_at=time.monotonic(), auth=p.keys, monitors=p.monitors,
         metrics=metrics, replica=p.replica, log_position=lambda: log.projector.position,
-        queue_depths={"websocket_send_queues": lambda: hub.stats().queued})
+        renderer=p.renderer, queue_depths={"websocket_send_queues": lambda: hub.stats().queued})
     table = routes(relayer, coordinator=p.settlement.coordinator, webhooks=p.webhooks,
                    keys=p.keys, custody=p.custody, websocket=websocket)
     edge = Edge(settings.limits,

@@ -34,6 +34,7 @@ from relayer.orders.validation import OrderValidator
 from relayer.pricing.component import FollowerPrices, Pricing
 from relayer.pricing.decayer import Decayer
 from relayer.public.events import PublicEvents
+from relayer.public.views import OrderRenderer
 from relayer.replica.replica import Replica, leadership_for
 from relayer.security.keys import KeyRegistry
 from relayer.settlement.component import Settlement
@@ -93,6 +94,7 @@ class Parts:
     settlement: Settlement
     webhooks: Webhooks
     replica: Replica
+    renderer: OrderRenderer
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock, store: EventStore | None,
@@ -112,18 +114,19 @@ class Parts:
         desk = OrderDesk(store=log.store, book=log.book, bus=log.bus, chains=chains,
                          validator=OrderValidator.from_settings(settings, chains, custody),
                          clock=clock, funds={**eth.funds, **ada.funds}, committed=committed)
-        eth.watch(desk, clock)
-        ada.watch(desk)
         monitors = (*monitors, *eth.monitors, *ada.monitors)
         settlement = Settlement(settings=settings, store=log.store, bus=log.bus, desk=desk,
                                 escrows=log.escrows, custody=custody, chains=chains,
                                 monitors=monitors, clock=clock, committed=committed)
+        eth.watch(desk, clock, filled=settlement.coordinator.filled_amount)
+        ada.watch(desk)
         for projection in settlement.coordinator.projections:
             log.projector.register(projection)
         keys = KeyRegistry.from_settings(settings.security)
+        renderer = OrderRenderer(settlement.coordinator)
         projector, sequenced = log.projector, log.sequenced
         webhooks = Webhooks(settings=settings, store=log.store, clock=clock, bus=log.bus,
-                            chains=chains, public=PublicEvents(log.book, eth.base_fee),
+                            chains=chains, public=PublicEvents(log.book, eth.base_fee, renderer),
                             position=lambda: max(projector.position, sequenced.applied),
                             keys=keys, codec=EventCodec(STORED_EVENTS))
         replica = Replica(store=log.sequenced, leadership=leadership_for(log.raw, settings),
@@ -136,4 +139,4 @@ class Parts:
                           tick=metrics.timed_tick(decayer.tick),
                           followers=followers if replica.shared else None)
         return cls(settings, clock, metrics, log, chains, keys, custody, eth, ada, monitors,
-                   desk, decayer, pricing, settlement, webhooks, replica)
+                   desk, decayer, pricing, settlement, webhooks, replica, renderer)

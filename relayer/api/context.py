@@ -15,6 +15,7 @@ from relayer.metrics import Metrics
 from relayer.networks.registry import ChainRegistry
 from relayer.orders.desk import OrderDesk
 from relayer.pricing.quote import PriceSource
+from relayer.public.views import OrderRenderer
 from relayer.replica.replica import Replica
 from relayer.security.keys import KeyRegistry
 from relayer.security.principal import Authenticator
@@ -45,6 +46,8 @@ class Relayer:
     a queue registers one when it is wired."""
     log_position: Callable[[], int] = lambda: 0
     """Every log record up to this position is in the projections (``Projector``)."""
+    renderer: OrderRenderer = field(default_factory=OrderRenderer)
+    """Order JSON with its cache, shared by REST, the WebSocket and webhooks."""
     replica: Replica | None = None
     """This process among replicas: its role (leader or follower), fan-out lag and schema
     version (``relayer/replica/``); ``None`` only where no app wired one."""

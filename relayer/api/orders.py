@@ -12,7 +12,7 @@ from relayer.errors import ValidationError
 from relayer.orders.book import OrderFilter
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import CancelWire, OrderSubmissionWire
-from relayer.public.views import SubmitResult, decode_cursor, price_of, render_order, render_page
+from relayer.public.views import SubmitResult, decode_cursor, price_of
 
 _submission = msgspec.json.Decoder(OrderSubmissionWire)
 _cancel = msgspec.json.Decoder(CancelWire)
@@ -48,7 +48,7 @@ class OrderRoutes:
     async def get(self, request: Request) -> Response:
         entry = self._desk.get(request.path_params["order_hash"])
         now = int(self._relayer.clock.now())
-        return Response(render_order(entry, now, self._relayer.base_fee.base_fee()),
+        return Response(self._relayer.renderer.order(entry, now, self._relayer.base_fee.base_fee()),
                         media_type=_JSON)
 
     async def auction(self, request: Request) -> Response:
@@ -70,7 +70,8 @@ class OrderRoutes:
         after = decode_cursor(cursor) if cursor else 0
         entries, next_position = self._desk.book.query(where, after=after, limit=limit)
         now = int(self._relayer.clock.now())
-        body = render_page(entries, next_position, now, self._relayer.base_fee.base_fee())
+        body = self._relayer.renderer.page(entries, next_position, now,
+                                           self._relayer.base_fee.base_fee())
         return Response(body, media_type=_JSON)
 
     def _filter(self, request: Request) -> OrderFilter:

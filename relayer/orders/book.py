@@ -10,8 +10,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sortedcontainers import SortedList
 
@@ -20,15 +19,6 @@ from relayer.orders.events import ORDER_EVENTS, OrderEvent, OrderSubmitted
 from relayer.orders.model import SignedOrder
 from relayer.orders.status import OrderStatus, check_transition
 from relayer.store.base import Record
-
-
-@dataclass(slots=True)
-class Fill:
-    making_amount: int
-    taking_amount: int
-    secret_index: int
-    outcome: str = "open"
-    """``orders.progress.FillOutcome``: open, settled or refunded."""
 
 
 @dataclass(slots=True, eq=False)
@@ -41,29 +31,10 @@ class OrderEntry:
     submitted_at: int
     updated_at: int
     status_reason: str = ""
-    fills: list[Fill] = field(default_factory=list)
-    render_cache: dict[str, Any] = field(default_factory=dict)
-    """Rendered JSON, owned by the API's views; cleared on every change."""
 
     @property
     def order_hash(self) -> str:
         return self.signed.order_hash
-
-    @property
-    def filled_making_amount(self) -> int:
-        return sum(f.making_amount for f in self.fills)
-
-    @property
-    def executed_making_amount(self) -> int:
-        return sum(f.making_amount for f in self.fills if f.outcome == "settled")
-
-    @property
-    def refunded_making_amount(self) -> int:
-        return sum(f.making_amount for f in self.fills if f.outcome == "refunded")
-
-    @property
-    def remaining_making_amount(self) -> int:
-        return self.signed.order.making_amount - self.filled_making_amount
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +102,6 @@ class OrderBook:
         entry.status_reason = event.reason
         entry.updated_at = event.at
         entry.version += 1
-        entry.render_cache.clear()
         return entry
 
     def with_status(self, statuses: Iterable[OrderStatus]) -> Iterator[OrderEntry]:

@@ -41,7 +41,7 @@ from relayer.orders.book import OrderEntry
 from relayer.orders.events import OrderStatusChanged, OrderSubmitted
 from relayer.orders.status import OrderStatus
 from relayer.pricing.events import PriceUpdated
-from relayer.public.views import render_order
+from relayer.public.views import OrderRenderer
 from relayer.security.principal import Scope
 from relayer.settlement.events import PublicActionAvailable, SecretShared
 
@@ -186,6 +186,7 @@ class MapContext:
     orders: OrderLookup
     base_fee: BaseFeeSource
     encode: Callable[[Any], bytes]
+    renderer: OrderRenderer
 
 
 Rule = Callable[[Any, MapContext], list[Published]]
@@ -197,7 +198,7 @@ def _order_created(event: OrderSubmitted, ctx: MapContext) -> list[Published]:
         return []
     at = event.submitted_at
     return [Published("order_created", entry, event.order_hash,
-                      render_order(entry, at, ctx.base_fee.base_fee()), at)]
+                      ctx.renderer.order(entry, at, ctx.base_fee.base_fee()), at)]
 
 
 def _status_changed(event: OrderStatusChanged, ctx: MapContext) -> list[Published]:
@@ -206,7 +207,7 @@ def _status_changed(event: OrderStatusChanged, ctx: MapContext) -> list[Publishe
         return []
     name = STATUS_EVENTS.get(event.new, "order_updated")
     return [Published(name, entry, event.order_hash,
-                      render_order(entry, event.at, ctx.base_fee.base_fee()), event.at)]
+                      ctx.renderer.order(entry, event.at, ctx.base_fee.base_fee()), event.at)]
 
 
 def _price_updated(event: PriceUpdated, ctx: MapContext) -> list[Published]:
@@ -282,9 +283,13 @@ RULES: dict[type[Any], Rule] = {
 class PublicEvents:
     """Maps domain events to public events with ``RULES`` (plus any added rules)."""
 
-    def __init__(self, orders: OrderLookup, base_fee: BaseFeeSource) -> None:
+    def __init__(self, orders: OrderLookup, base_fee: BaseFeeSource,
+                 renderer: OrderRenderer | None = None) -> None:
+        """``renderer``: the order JSON's renderer, shared with the API (``None``: one of
+        its own, showing no fills)."""
         self._ctx = MapContext(orders=orders, base_fee=base_fee,
-                               encode=msgspec.json.Encoder().encode)
+                               encode=msgspec.json.Encoder().encode,
+                               renderer=renderer or OrderRenderer())
         self._rules: dict[type[Any], Rule] = dict(RULES)
 
     def add_rule(self, event_type: type[Any], rule: Rule) -> None:

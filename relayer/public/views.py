@@ -1,14 +1,18 @@
 """How orders look in responses, and their rendering with a per-order cache.
 
-An order's JSON has a static part (changes only with the order's version) and
-a price part (changes with the second and the base fee). Both are cached on
-the book entry, so polling 100 orders costs little more than joining bytes.
+An order's JSON has a static part (changes only with the order's version and its fills'
+revision) and a price part (changes with the second and the base fee). Both are cached
+by the ``OrderRenderer`` (the presentation's, not the order book's), so polling 100
+orders costs little more than joining bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import msgspec
 
@@ -18,6 +22,7 @@ from relayer.integers import is_canonical
 from relayer.orders.book import OrderEntry
 from relayer.orders.codec import order_to_wire, signature_to_wire
 from relayer.orders.wire import Amount, OrderWire, Signature, UtxoRefWire
+from relayer.settlement.ledger import OrderFill
 
 _encoder = msgspec.json.Encoder()
 
@@ -86,34 +91,63 @@ def price_of(entry: OrderEntry, at: int, base_fee: int) -> PriceView:
     )
 
 
-def render_order(entry: OrderEntry, at: int, base_fee: int) -> bytes:
-    """The JSON of ``OrderView`` for ``entry`` priced at ``at``."""
-    cache = entry.render_cache
-    key = (at, base_fee)
-    priced = cache.get("priced")
-    if priced is not None and priced[0] == key:
-        cached: bytes = priced[1]
-        return cached
-    static = cache.get("static")
-    if static is None:
-        static = _encoder.encode(_static_view(entry))
-        cache["static"] = static
-    body = static[:-1] + b',"price":' + _encoder.encode(price_of(entry, at, base_fee)) + b"}"
-    cache["priced"] = (key, body)
-    return body
+class ShownFills(Protocol):
+    def shown_fills(self, order_hash: str) -> tuple[Sequence[OrderFill], int]:
+        """The fills an order shows and a revision that grows when they change."""
+        ...
 
 
-def render_page(entries: list[OrderEntry], next_position: int | None, at: int,
-                base_fee: int) -> bytes:
-    cursor = b"null" if next_position is None else _encoder.encode(encode_cursor(next_position))
-    return (b'{"orders":[' + b",".join(render_order(e, at, base_fee) for e in entries)
-            + b'],"next_cursor":' + cursor + b"}")
+class _NoFills:
+    def shown_fills(self, order_hash: str) -> tuple[Sequence[OrderFill], int]:
+        return (), 0
 
 
-def _static_view(entry: OrderEntry) -> _OrderStatic:
+@dataclass(slots=True)
+class _Rendered:
+    key: tuple[int, int]
+    """The order's version and its fills' revision the static part was rendered at."""
+    static: bytes
+    priced: tuple[tuple[int, int], bytes] | None = None
+
+
+class OrderRenderer:
+    """Renders orders as JSON (``OrderView``), caching each order's bytes until the order
+    or its fills change. ``fills``: settlement's fills (``None``: orders show none)."""
+
+    def __init__(self, fills: ShownFills | None = None) -> None:
+        self._fills: ShownFills = fills or _NoFills()
+        self._cache: dict[str, _Rendered] = {}
+
+    def order(self, entry: OrderEntry, at: int, base_fee: int) -> bytes:
+        """The JSON of ``OrderView`` for ``entry`` priced at ``at``."""
+        fills, revision = self._fills.shown_fills(entry.order_hash)
+        key = (entry.version, revision)
+        cached = self._cache.get(entry.order_hash)
+        if cached is None or cached.key != key:
+            cached = _Rendered(key, _encoder.encode(_static_view(entry, fills)))
+            self._cache[entry.order_hash] = cached
+        price_key = (at, base_fee)
+        if cached.priced is not None and cached.priced[0] == price_key:
+            return cached.priced[1]
+        static = cached.static
+        body = (static[:-1] + b',"price":' + _encoder.encode(price_of(entry, at, base_fee))
+                + b"}")
+        cached.priced = (price_key, body)
+        return body
+
+    def page(self, entries: list[OrderEntry], next_position: int | None, at: int,
+             base_fee: int) -> bytes:
+        cursor = (b"null" if next_position is None
+                  else _encoder.encode(encode_cursor(next_position)))
+        return (b'{"orders":[' + b",".join(self.order(e, at, base_fee) for e in entries)
+                + b'],"next_cursor":' + cursor + b"}")
+
+
+def _static_view(entry: OrderEntry, fills: Sequence[OrderFill]) -> _OrderStatic:
     signed = entry.signed
     order = signed.order
     utxo = signed.src_order_utxo
+    filled = sum(f.making_amount for f in fills)
     return _OrderStatic(
         order_hash=signed.order_hash,
         status=str(entry.status),
@@ -126,12 +160,14 @@ def _static_view(entry: OrderEntry) -> _OrderStatic:
         updated_at=entry.updated_at,
         auction_start=order.auction.start_time,
         auction_end=order.auction.end_time,
-        filled_making_amount=str(entry.filled_making_amount),
-        remaining_making_amount=str(entry.remaining_making_amount),
-        executed_making_amount=str(entry.executed_making_amount),
-        refunded_making_amount=str(entry.refunded_making_amount),
+        filled_making_amount=str(filled),
+        remaining_making_amount=str(order.making_amount - filled),
+        executed_making_amount=str(sum(f.making_amount for f in fills
+                                       if f.outcome == "settled")),
+        refunded_making_amount=str(sum(f.making_amount for f in fills
+                                       if f.outcome == "refunded")),
         fills=[FillView(making_amount=str(f.making_amount), taking_amount=str(f.taking_amount),
-                        secret_index=f.secret_index, outcome=f.outcome) for f in entry.fills],
+                        secret_index=f.secret_index, outcome=f.outcome) for f in fills],
     )
 
 

@@ -35,7 +35,6 @@ from relayer.errors import ConflictError, NotFoundError, TransitionError, Valida
 from relayer.events.bus import EventBus
 from relayer.events.codec import EventCodec, to_record
 from relayer.events.projection import Committed, Projection, Projector
-from relayer.orders.book import Fill as BookFill
 from relayer.orders.book import OrderBook, OrderEntry
 from relayer.orders.events import OrderStatusChanged
 from relayer.orders.model import SignedOrder
@@ -62,7 +61,7 @@ from relayer.settlement.fills import (
 from relayer.settlement.fills import (
     TRANSITIONS as FILL_TRANSITIONS,
 )
-from relayer.settlement.ledger import Fill, FillLedger
+from relayer.settlement.ledger import Fill, FillLedger, OrderFill
 from relayer.settlement.pairing import Pairing
 from relayer.settlement.placement import Placement
 from relayer.settlement.policy import (
@@ -233,8 +232,12 @@ class Coordinator:
                 fill.src = fill.dst = None
                 await self._record(fill, FillStatus.REVERTED, (), now)
         counted = [p for p in placements if p.counted]
-        _show_fills(entry, [(p.state, p.index, self._ledger.by_id[p.fill_id].status)
-                            for p in counted])
+        self._ledger.show(order_hash, tuple(
+            OrderFill(making_amount=p.state.immutables.amount,
+                      taking_amount=p.state.complement.amount if p.state.complement else 0,
+                      secret_index=p.index,
+                      outcome=str(_outcome(self._ledger.by_id[p.fill_id].status)))
+            for p in counted))
         await self._update_order(entry, counted, now)
         return self._ledger.of_order(order_hash)
 
@@ -341,6 +344,14 @@ class Coordinator:
 
     def fills(self, order_hash: str) -> list[Fill]:
         return self._ledger.of_order(order_hash.lower())
+
+    def shown_fills(self, order_hash: str) -> tuple[tuple[OrderFill, ...], int]:
+        """The fills the order shows and their revision (``FillLedger.show``)."""
+        return self._ledger.shown_fills(order_hash)
+
+    def filled_amount(self, order_hash: str) -> int:
+        """What the order's authentic fills took (foreign escrows never count)."""
+        return sum(f.making_amount for f in self._ledger.shown_fills(order_hash)[0])
 
     def all_fills(self) -> list[Fill]:
         return list(self._ledger.by_id.values())
@@ -452,16 +463,3 @@ def _outcome(status: FillStatus) -> FillOutcome:
     if status is FillStatus.REFUNDED:
         return FillOutcome.REFUNDED
     return FillOutcome.OPEN
-
-
-def _show_fills(entry: OrderEntry, fills: list[tuple[EscrowState, int, FillStatus]]) -> None:
-    """The order's fills as the API lists them: every authentic source escrow on chain
-    (final or not), so resolvers know what remains and which secret index the next
-    fill uses."""
-    shown = [BookFill(making_amount=src.immutables.amount,
-                      taking_amount=src.complement.amount if src.complement else 0,
-                      secret_index=index, outcome=str(_outcome(status)))
-             for src, index, status in fills]
-    if shown != entry.fills:
-        entry.fills = shown
-        entry.render_cache.clear()

@@ -35,8 +35,22 @@ class Fill:
     a fresh derivation, never on an adopted status."""
 
 
+@dataclass(frozen=True, slots=True)
+class OrderFill:
+    """A fill as its order shows it: every authentic source escrow on chain (final or
+    not), so resolvers know what remains and which secret index the next fill uses."""
+
+    making_amount: int
+    taking_amount: int
+    secret_index: int
+    outcome: str
+    """``orders.progress.FillOutcome``: open, settled or refunded."""
+
+
 class FillLedger:
     def __init__(self) -> None:
+        self.shown: dict[str, tuple[tuple[OrderFill, ...], int]] = {}
+        """Per order, the fills it shows and a revision that grows when they change."""
         self.by_id: dict[str, Fill] = {}
         self.by_order: dict[str, set[str]] = {}
         self.escrow_orders: dict[tuple[str, str], str] = {}
@@ -66,6 +80,15 @@ class FillLedger:
             self.by_id[fill_id] = fill
             self.by_order.setdefault(order_hash, set()).add(fill_id)
         return fill
+
+    def show(self, order_hash: str, fills: tuple[OrderFill, ...]) -> None:
+        """The fills ``order_hash`` shows from now on (the coordinator's last look)."""
+        known, revision = self.shown.get(order_hash, ((), 0))
+        if fills != known:
+            self.shown[order_hash] = (fills, revision + 1)
+
+    def shown_fills(self, order_hash: str) -> tuple[tuple[OrderFill, ...], int]:
+        return self.shown.get(order_hash, ((), 0))
 
     def of_order(self, order_hash: str) -> list[Fill]:
         return [self.by_id[f] for f in sorted(self.by_order.get(order_hash, ()))]

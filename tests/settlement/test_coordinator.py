@@ -152,15 +152,16 @@ async def test_rollback_of_the_destination_moves_the_fill_back(h: Harness) -> No
     # the next fill's secret index from it), not once it is final.
     entry = h.book.get(h.order_hash)
     assert entry is not None
-    assert [(f.making_amount, f.secret_index) for f in entry.fills] == [
+    shown, _ = h.coordinator.shown_fills(h.order_hash)
+    assert [(f.making_amount, f.secret_index) for f in shown] == [
         (src.immutables.amount, 0)]
-    assert entry.fills[0].taking_amount == src.complement.amount > 0
+    assert shown[0].taking_amount == src.complement.amount > 0
     await h.chain(h.reverted(dst))
     assert fill.status is FillStatus.SRC_SEEN
     await h.chain(h.reverted(src))
     assert fill.status is FillStatus.REVERTED
     entry = h.book.get(h.order_hash)
-    assert entry is not None and entry.filled_making_amount == 0
+    assert entry is not None and h.coordinator.filled_amount(h.order_hash) == 0
     h.confirm(10)
     h.clock.advance(30)
     await h.coordinator.tick()

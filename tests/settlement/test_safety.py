@@ -41,7 +41,8 @@ async def test_a_forged_cardano_lock_never_opens_the_makers_escrow(h: Harness) -
     # The attacker's small destination is the only one with this hash: far too low.
     assert fill_of(h, real).reasons == (Withheld.DST_AMOUNT_TOO_LOW,)
     entry = h.book.get(signed.order_hash)
-    assert entry is not None and [f.making_amount for f in entry.fills] == [200_000_000]
+    assert entry is not None and [f.making_amount for f in h.coordinator.shown_fills(
+        signed.order_hash)[0]] == [200_000_000]
     # The maker's own fill, paid in full, still settles.
     await h.chain(desk.dst(signed, real))
     await settle_time(h)
@@ -70,7 +71,8 @@ async def test_a_foreign_fill_never_moves_the_order(h: Harness) -> None:
     await h.chain(desk.dst(signed, forged))
     await settle_time(h)
     entry = h.book.get(signed.order_hash)
-    assert entry is not None and entry.status is OrderStatus.ACTIVE and entry.fills == []
+    assert entry is not None and entry.status is OrderStatus.ACTIVE
+    assert h.coordinator.shown_fills(signed.order_hash)[0] == ()
 
 
 async def test_a_second_whole_escrow_with_the_same_hash_holds_the_secret(h: Harness) -> None:
@@ -138,7 +140,8 @@ async def test_an_overfill_is_invalid_and_never_takes_its_hashlocks_index(
     assert fill.status is FillStatus.INVALID_ESCROW
     assert Withheld.SRC_OVERFILL in fill.reasons
     entry = h.book.get(signed.order_hash)
-    assert entry is not None and entry.filled_making_amount == signed.order.making_amount
+    assert entry is not None
+    assert h.coordinator.filled_amount(signed.order_hash) == signed.order.making_amount
 
 
 async def test_the_finality_lock_is_the_orders_not_the_escrows(h: Harness) -> None:
@@ -237,7 +240,8 @@ async def test_an_order_whose_fills_were_all_refunded_says_so(h: Harness) -> Non
     h.confirm()
     await h.coordinator.tick()
     assert entry.status is OrderStatus.REFUNDED
-    assert entry.refunded_making_amount == signed.order.making_amount
+    (shown,), _ = h.coordinator.shown_fills(signed.order_hash)
+    assert shown.outcome == "refunded" and shown.making_amount == signed.order.making_amount
 
 
 async def test_a_reverted_fill_reopens_the_order(h: Harness) -> None:
@@ -251,7 +255,8 @@ async def test_a_reverted_fill_reopens_the_order(h: Harness) -> None:
     entry = h.book.get(signed.order_hash)
     assert entry is not None and entry.status is OrderStatus.FILLED
     await h.chain(h.reverted(src))
-    assert entry.status is OrderStatus.ACTIVE and entry.fills == []
+    assert entry.status is OrderStatus.ACTIVE
+    assert h.coordinator.shown_fills(signed.order_hash)[0] == ()
 
 
 def test_matching_gives_each_source_its_own_destination() -> None:

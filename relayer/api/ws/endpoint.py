@@ -37,6 +37,7 @@ from relayer.events.bus import EventBus
 from relayer.lifecycle import Job
 from relayer.orders.book import OrderBook
 from relayer.public.events import PublicEvents
+from relayer.public.views import OrderRenderer
 from relayer.security.principal import Authenticator, Principal
 from relayer.security.ratelimit import FailureLimit
 
@@ -145,11 +146,14 @@ def websocket_service(settings: WebSocketSettings, *, book: OrderBook, clock: Cl
                       limits: LimitSettings | None = None,
                       failures: FailureLimit | None = None,
                       on_failure: Callable[[str, bool], None] | None = None,
+                      renderer: OrderRenderer | None = None,
                       ) -> tuple[Hub, WebSocketEndpoint]:
     """The hub and the ``/ws`` endpoint over it, wired."""
-    hub = Hub(settings, public=PublicEvents(book, base_fee), clock=clock, limits=limits)
+    renderer = renderer or OrderRenderer()
+    hub = Hub(settings, public=PublicEvents(book, base_fee, renderer), clock=clock,
+              limits=limits)
     reads = OrderReads(book, clock=clock, base_fee=base_fee, prices=prices,
-                       snapshot_limit=settings.snapshot_limit)
+                       snapshot_limit=settings.snapshot_limit, renderer=renderer)
     methods = Methods(hub, reads, authenticator, failures=failures, on_failure=on_failure)
     return hub, WebSocketEndpoint(hub, methods, authenticator)
 

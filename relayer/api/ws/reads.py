@@ -32,7 +32,7 @@ from relayer.public.events import (
     SECRETS,
     PriceUpdateView,
 )
-from relayer.public.views import decode_cursor, encode_cursor, price_of, render_order, render_page
+from relayer.public.views import OrderRenderer, decode_cursor, encode_cursor, price_of
 
 ACTIVE = OrderFilter(statuses=frozenset({OrderStatus.ACTIVE, OrderStatus.PARTIALLY_FILLED}))
 """What getActiveOrders lists: orders a resolver can fill now."""
@@ -60,7 +60,9 @@ def canonical_channel(name: str) -> str:
 
 class OrderReads:
     def __init__(self, book: OrderBook, *, clock: Clock, base_fee: BaseFeeSource,
-                 prices: PriceLookup | None, snapshot_limit: int) -> None:
+                 prices: PriceLookup | None, snapshot_limit: int,
+                 renderer: OrderRenderer | None = None) -> None:
+        self._renderer = renderer or OrderRenderer()
         self._book = book
         self._clock = clock
         self._base_fee = base_fee
@@ -71,12 +73,12 @@ class OrderReads:
         """``{"orders": [...], "next_cursor"}`` exactly as ``GET /api/orders`` renders it."""
         entries, next_position = self._book.query(ACTIVE, after=self._after(cursor),
                                                   limit=limit)
-        return render_page(entries, next_position, int(self._clock.now()),
+        return self._renderer.page(entries, next_position, int(self._clock.now()),
                            self._base_fee.base_fee())
 
     def order(self, order_hash: str) -> bytes:
         entry = self._entry(order_hash)
-        return render_order(entry, int(self._clock.now()), self._base_fee.base_fee())
+        return self._renderer.order(entry, int(self._clock.now()), self._base_fee.base_fee())
 
     def snapshot(self, channel: str) -> bytes:
         """The data of the snapshot sent on subscribing to ``channel`` (canonical name)."""

@@ -10,7 +10,7 @@ configured one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from relayer.auction.gas import BaseFeeSource, StaticBaseFee
@@ -72,9 +72,12 @@ class EthereumComponent:
         return self.monitor if self.monitor is not None else StaticBaseFee(
             self.settings.base_fee)
 
-    def watch(self, desk: OrderDesk, clock: Clock) -> MakerFundsWatcher | None:
+    def watch(self, desk: OrderDesk, clock: Clock,
+              filled: Callable[[str], int]) -> MakerFundsWatcher | None:
+        """``filled``: what an order's authentic fills took (settlement's fills)."""
         if self.funds_check is not None:
-            self.watcher = MakerFundsWatcher(desk=desk, check=self.funds_check, clock=clock)
+            self.watcher = MakerFundsWatcher(desk=desk, check=self.funds_check, clock=clock,
+                                             filled=filled)
         return self.watcher
 
     async def start(self) -> None:

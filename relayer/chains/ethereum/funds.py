@@ -17,6 +17,7 @@ the first chain error, leaving the orders it did not reach as they were.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -104,7 +105,10 @@ class RecheckResult:
 class MakerFundsWatcher:
     """Re-checks the funds behind open Ethereum-source orders (one pass per call)."""
 
-    def __init__(self, *, desk: OrderDesk, check: EthereumFundsCheck, clock: Clock) -> None:
+    def __init__(self, *, desk: OrderDesk, check: EthereumFundsCheck, clock: Clock,
+                 filled: Callable[[str], int] = lambda order_hash: 0) -> None:
+        """``filled``: what an order's authentic fills took (settlement's fills)."""
+        self._filled = filled
         self._desk = desk
         self._check = check
         self._clock = clock
@@ -125,7 +129,7 @@ class MakerFundsWatcher:
                 if key not in seen:
                     seen[key] = await self._check.funds(*key)
                 checked += 1
-                code = seen[key].shortfall(entry.remaining_making_amount)
+                code = seen[key].shortfall(order.making_amount - self._filled(entry.order_hash))
                 if entry.status is OrderStatus.INVALID:
                     if code is None and await self._move(entry, self._back_to(entry),
                                                          "funds_restored"):
@@ -143,7 +147,7 @@ class MakerFundsWatcher:
         return RecheckResult(checked, invalidated, restored)
 
     def _back_to(self, entry: OrderEntry) -> OrderStatus:
-        if entry.fills:
+        if self._filled(entry.order_hash):
             return OrderStatus.PARTIALLY_FILLED
         if self._clock.now() >= entry.signed.order.auction.start_time:
             return OrderStatus.ACTIVE
