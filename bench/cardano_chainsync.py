@@ -97,7 +97,6 @@ def run_client(url: str, window: int) -> None:
 
 async def build_chain(sim: object, blocks: int, script_txs: int) -> None:
     from devnet.cardano import CardanoSimulator
-
     from tests.devnet.cardano.txs import (
         LockDatum,
         build_lock,

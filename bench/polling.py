@@ -16,11 +16,11 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from devnet.process import RelayerProcess, wait_until
 
 from bench.loadgen import Figures, get, posts
 from bench.orders import signed_bodies
 from bench.replicas import Stores, add_arguments, closed_loop_on, open_loop_on
+from devnet.process import RelayerProcess, wait_until
 from tests.factories import make_validator
 
 ORDERS = 10_000

@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
-from devnet.process import RelayerProcess
 
 from bench.loadgen import Result, closed_loop, open_loop
+from devnet.process import RelayerProcess
 
 HOST = "127.0.0.1"
 

@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import websockets
+
 from devnet.process import free_port
 from devnet.scenario_kit import SETTLED, Report, Scene
 from devnet.stack import Devnet, DevnetOptions
-
 from relayer.log_setup import configure_logging
 from relayer.orders.timelocks import Stage, Timelocks
 from relayer.settlement.policy import stage_start

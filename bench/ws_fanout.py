@@ -42,10 +42,10 @@ from typing import Any, cast
 
 import httpx
 import msgspec
-from devnet.process import RelayerProcess
 
 from bench.loadgen import closed_loop, posts
 from bench.orders import signed_bodies
+from devnet.process import RelayerProcess
 from tests.factories import make_validator
 
 ORDERS = 1_000
