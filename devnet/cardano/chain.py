@@ -264,7 +264,7 @@ class Chain:
 
     def _block_json(self, block: Block) -> dict[str, Any]:
         params = self.genesis.config.protocol_parameters
-        txs = [transaction_json(v) for v in block.transactions]
+        txs = [transaction_json(v.tx) for v in block.transactions]
         size = 1024 + sum(v.tx.size for v in block.transactions)
         leader = hashlib.blake2b(block.id + b"leader", digest_size=32).hexdigest()
         nonce = hashlib.blake2b(block.id + b"nonce", digest_size=32).hexdigest()

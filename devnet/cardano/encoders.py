@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cbor2
 
@@ -15,9 +15,6 @@ from devnet.cardano.model import (
     Script,
     TxIn,
 )
-
-if TYPE_CHECKING:
-    from devnet.cardano.validation import ValidatedTx
 
 
 def reference_json(ref: TxIn) -> dict[str, Any]:
@@ -78,9 +75,8 @@ def utxo_json(ref: TxIn, output: Output) -> dict[str, Any]:
     return {**reference_json(ref), **output_json(output)}
 
 
-def transaction_json(validated: ValidatedTx) -> dict[str, Any]:
+def transaction_json(tx: DecodedTx) -> dict[str, Any]:
     """A transaction as it appears in a block (`nextBlock`) or the mempool."""
-    tx: DecodedTx = validated.tx
     result: dict[str, Any] = {
         "id": tx.id_hex,
         "spends": "inputs" if tx.is_valid else "collaterals",

@@ -284,7 +284,7 @@ class OgmiosServer:
             return {"transaction": None}
         validated = snapshot.pop(0)
         if params.get("fields") == "all":
-            return {"transaction": transaction_json(validated)}
+            return {"transaction": transaction_json(validated.tx)}
         return {"transaction": {"id": validated.tx.id_hex}}
 
     async def _has_transaction(self, session: _Session, params: dict[str, Any]) -> Result:
