@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 import httpx
 import msgspec
 
-from relayer.api.settlement import EscrowView, FillList, FillView, PublicActionList, SecretList
 from relayer.chains.events import EscrowImmutables, EscrowRole
 from relayer.errors import RelayerError
 from relayer.orders.codec import order_from_wire, signature_from_wire
 from relayer.orders.model import SignedOrder, UtxoRef
 from relayer.orders.wire import OrderSubmissionWire
+from relayer.public.fills import EscrowView, FillList, FillView, PublicActionList, SecretList
 from relayer.public.views import OrderList, OrderView
 from resolver.chains import LineageFill
 

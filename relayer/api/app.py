@@ -57,7 +57,8 @@ def create_app(
     hub, websocket = websocket_service(
         settings.websocket, book=log.book, clock=clock, base_fee=p.ethereum.base_fee,
         prices=p.decayer, authenticator=p.keys, limits=settings.limits, failures=throttle,
-        on_failure=metrics.auth_failed, renderer=p.renderer)
+        on_failure=metrics.auth_failed, renderer=p.renderer,
+        escrows=log.escrows)
     p.keys.on_change(lambda: hub.recheck(p.keys))  # revocation reaches open sockets
     metrics.watch(book=log.book, monitors=p.monitors, hub=hub, replica=p.replica,
                   bus=log.bus)

@@ -126,7 +126,8 @@ class Parts:
         renderer = OrderRenderer(settlement.coordinator)
         projector, sequenced = log.projector, log.sequenced
         webhooks = Webhooks(settings=settings, store=log.store, clock=clock, bus=log.bus,
-                            chains=chains, public=PublicEvents(log.book, eth.base_fee, renderer),
+                            chains=chains, public=PublicEvents(log.book, eth.base_fee, renderer,
+                                                log.escrows),
                             position=lambda: max(projector.position, sequenced.applied),
                             keys=keys, codec=EventCodec(STORED_EVENTS))
         replica = Replica(store=log.sequenced, leadership=leadership_for(log.raw, settings),

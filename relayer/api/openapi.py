@@ -26,11 +26,12 @@ from relayer.api.errors import ErrorBody
 from relayer.api.explorer.curve import MAX_SAMPLES, CurveView
 from relayer.api.explorer.timeline import OrderTimeline
 from relayer.api.quote import QuoteView
-from relayer.api.settlement import FillList, PublicActionList, SecretList, SecretWire
+from relayer.api.settlement import SecretWire
 from relayer.api.tokens import TokenList
 from relayer.networks.registry import ChainRegistry
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import CancelWire, OrderSubmissionWire
+from relayer.public.fills import FillList, PublicActionList, SecretList
 from relayer.public.views import OrderList, OrderView, PriceView, SubmitResult
 from relayer.security.principal import Scope
 from relayer.webhooks.wire import (

@@ -19,13 +19,20 @@ from starlette.routing import Route
 
 from relayer.api.auth import principal_of, require
 from relayer.api.requests import read_json
-from relayer.chains.escrows import EscrowState
 from relayer.orders.desk import OrderDesk
 from relayer.orders.wire import Hex32
+from relayer.public.fills import (
+    FillList,
+    PublicActionList,
+    PublicActionView,
+    SecretList,
+    SecretView,
+    escrow_view,
+    fill_view,
+)
 from relayer.security.principal import Scope
 from relayer.settlement.coordinator import Coordinator
 from relayer.settlement.fills import FillStatus
-from relayer.settlement.ledger import Fill
 
 _JSON = "application/json"
 _encoder = msgspec.json.Encoder()
@@ -34,84 +41,6 @@ _encoder = msgspec.json.Encoder()
 class SecretWire(msgspec.Struct, forbid_unknown_fields=True):
     idx: Annotated[int, Meta(ge=0, le=1 << 16)]
     secret: Hex32
-
-
-class EscrowView(msgspec.Struct):
-    chain: str
-    escrow: str
-    tx_id: str
-    block: int
-    order_hash: str
-    hashlock: str
-    maker: str
-    taker: str
-    token: str
-    amount: str
-    safety_deposit: str
-    timelocks: str
-    phase: str
-
-
-class FillView(msgspec.Struct):
-    fill_id: str
-    idx: int
-    status: FillStatus
-    reasons: list[str]
-    """Why the secret is withheld (stable codes, docs/settlement.md); empty once out."""
-    src_escrow: EscrowView | None
-    dst_escrow: EscrowView | None
-
-
-class FillList(msgspec.Struct):
-    order_hash: str
-    fills: list[FillView]
-
-
-class SecretView(msgspec.Struct):
-    idx: int
-    secret: str
-    secret_hash: str
-    fill_id: str
-    source: str
-    released_at: int
-
-
-class SecretList(msgspec.Struct):
-    order_hash: str
-    secrets: list[SecretView]
-
-
-class PublicActionView(msgspec.Struct):
-    action: str
-    """``public_withdraw`` or ``public_cancel``."""
-    order_hash: str
-    fill_id: str
-    escrow: EscrowView
-    secret: Annotated[str | None, Meta(description=(
-        "the secret a public withdraw needs; null for a public cancel, and for callers"
-        " whose API key lacks the secrets scope"))]
-
-
-class PublicActionList(msgspec.Struct):
-    actions: list[PublicActionView]
-
-
-def escrow_view(state: EscrowState | None) -> EscrowView | None:
-    if state is None:
-        return None
-    imm = state.immutables
-    return EscrowView(chain=state.chain, escrow=state.escrow, tx_id=state.created.tx_id,
-                      block=state.created.height, order_hash=imm.order_hash,
-                      hashlock=imm.hashlock, maker=imm.maker, taker=imm.taker,
-                      token=imm.token, amount=str(imm.amount),
-                      safety_deposit=str(imm.safety_deposit), timelocks=str(imm.timelocks),
-                      phase=str(state.phase))
-
-
-def fill_view(fill: Fill) -> FillView:
-    return FillView(fill_id=fill.fill_id, idx=fill.secret_index, status=fill.status,
-                    reasons=list(fill.reasons), src_escrow=escrow_view(fill.src),
-                    dst_escrow=escrow_view(fill.dst))
 
 
 class SettlementRoutes:

@@ -36,11 +36,13 @@ import msgspec
 import structlog
 
 from relayer.auction.gas import BaseFeeSource
+from relayer.chains.escrows import EscrowState
 from relayer.chains.events import EscrowCreated
 from relayer.orders.book import OrderEntry
 from relayer.orders.events import OrderStatusChanged, OrderSubmitted
 from relayer.orders.status import OrderStatus
 from relayer.pricing.events import PriceUpdated
+from relayer.public.fills import PublicActionView, created_view, escrow_view
 from relayer.public.views import OrderRenderer
 from relayer.security.principal import Scope
 from relayer.settlement.events import PublicActionAvailable, SecretShared
@@ -146,28 +148,17 @@ class PriceUpdateView(msgspec.Struct):
     base_fee: str
 
 
-class EscrowView(msgspec.Struct):
-    order_hash: str
-    chain: str
-    role: str
-    escrow: str
-    hashlock: str
-    maker: str
-    taker: str
-    token: str
-    amount: str
-    safety_deposit: str
-    timelocks: str
-    dst_amount: str | None
-    """The destination amount a source escrow promises; ``None`` for destination escrows."""
-    block_height: int
-    block_id: str
-    tx_id: str
-    timestamp: int
-
-
 class OrderLookup(Protocol):
     def get(self, order_hash: str) -> OrderEntry | None: ...
+
+
+class EscrowLookup(Protocol):
+    def get(self, chain: str, escrow: str) -> EscrowState | None: ...
+
+
+class _NoEscrows:
+    def get(self, chain: str, escrow: str) -> EscrowState | None:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +178,7 @@ class MapContext:
     base_fee: BaseFeeSource
     encode: Callable[[Any], bytes]
     renderer: OrderRenderer
+    escrows: EscrowLookup
 
 
 Rule = Callable[[Any, MapContext], list[Published]]
@@ -219,17 +211,9 @@ def _price_updated(event: PriceUpdated, ctx: MapContext) -> list[Published]:
 
 
 def _escrow_created(event: EscrowCreated, ctx: MapContext) -> list[Published]:
-    terms = event.immutables
     point = event.point
-    data = ctx.encode(EscrowView(
-        order_hash=terms.order_hash, chain=point.chain, role=str(event.role),
-        escrow=event.escrow, hashlock=terms.hashlock, maker=terms.maker, taker=terms.taker,
-        token=terms.token, amount=str(terms.amount), safety_deposit=str(terms.safety_deposit),
-        timelocks=str(terms.timelocks),
-        dst_amount=None if event.complement is None else str(event.complement.amount),
-        block_height=point.height, block_id=point.block_id, tx_id=point.tx_id,
-        timestamp=point.timestamp))
-    order_hash = terms.order_hash.lower()
+    data = ctx.encode(created_view(event))
+    order_hash = event.immutables.order_hash.lower()
     return [Published("escrow_created", ctx.orders.get(order_hash), order_hash, data,
                       point.timestamp)]
 
@@ -243,16 +227,6 @@ class SecretSharedView(msgspec.Struct):
     at: int
 
 
-class PublicActionView(msgspec.Struct):
-    order_hash: str
-    fill_id: str
-    action: str
-    """``public_withdraw`` or ``public_cancel``: details at ``GET /api/actions/public``."""
-    chain: str
-    escrow: str
-    at: int
-
-
 def _secret_shared(event: SecretShared, ctx: MapContext) -> list[Published]:
     data = ctx.encode(SecretSharedView(
         order_hash=event.order_hash, fill_id=event.fill_id, idx=event.secret_index,
@@ -262,9 +236,11 @@ def _secret_shared(event: SecretShared, ctx: MapContext) -> list[Published]:
 
 
 def _public_action(event: PublicActionAvailable, ctx: MapContext) -> list[Published]:
-    data = ctx.encode(PublicActionView(
-        order_hash=event.order_hash, fill_id=event.fill_id, action=event.action,
-        chain=event.chain, escrow=event.escrow, at=event.at))
+    escrow = escrow_view(ctx.escrows.get(event.chain, event.escrow))
+    if escrow is None:  # reverted between the decision and its announcement
+        return []
+    data = ctx.encode(PublicActionView(action=event.action, order_hash=event.order_hash,
+                                       fill_id=event.fill_id, escrow=escrow, secret=None))
     return [Published("public_action", ctx.orders.get(event.order_hash), event.order_hash,
                       data, event.at)]
 
@@ -284,12 +260,15 @@ class PublicEvents:
     """Maps domain events to public events with ``RULES`` (plus any added rules)."""
 
     def __init__(self, orders: OrderLookup, base_fee: BaseFeeSource,
-                 renderer: OrderRenderer | None = None) -> None:
+                 renderer: OrderRenderer | None = None,
+                 escrows: EscrowLookup | None = None) -> None:
         """``renderer``: the order JSON's renderer, shared with the API (``None``: one of
-        its own, showing no fills)."""
+        its own, showing no fills); ``escrows``: the escrow projection, for the escrow a
+        public action names (``None``: none are known, no action is announced)."""
         self._ctx = MapContext(orders=orders, base_fee=base_fee,
                                encode=msgspec.json.Encoder().encode,
-                               renderer=renderer or OrderRenderer())
+                               renderer=renderer or OrderRenderer(),
+                               escrows=escrows or _NoEscrows())
         self._rules: dict[type[Any], Rule] = dict(RULES)
 
     def add_rule(self, event_type: type[Any], rule: Rule) -> None:

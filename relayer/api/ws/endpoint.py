@@ -36,7 +36,7 @@ from relayer.config import LimitSettings, WebSocketSettings
 from relayer.events.bus import EventBus
 from relayer.lifecycle import Job
 from relayer.orders.book import OrderBook
-from relayer.public.events import PublicEvents
+from relayer.public.events import EscrowLookup, PublicEvents
 from relayer.public.views import OrderRenderer
 from relayer.security.principal import Authenticator, Principal
 from relayer.security.ratelimit import FailureLimit
@@ -147,10 +147,11 @@ def websocket_service(settings: WebSocketSettings, *, book: OrderBook, clock: Cl
                       failures: FailureLimit | None = None,
                       on_failure: Callable[[str, bool], None] | None = None,
                       renderer: OrderRenderer | None = None,
+                      escrows: EscrowLookup | None = None,
                       ) -> tuple[Hub, WebSocketEndpoint]:
     """The hub and the ``/ws`` endpoint over it, wired."""
     renderer = renderer or OrderRenderer()
-    hub = Hub(settings, public=PublicEvents(book, base_fee, renderer), clock=clock,
+    hub = Hub(settings, public=PublicEvents(book, base_fee, renderer, escrows), clock=clock,
               limits=limits)
     reads = OrderReads(book, clock=clock, base_fee=base_fee, prices=prices,
                        snapshot_limit=settings.snapshot_limit, renderer=renderer)
