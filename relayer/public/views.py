@@ -37,7 +37,7 @@ class PriceView(msgspec.Struct):
     """Ethereum base fee (wei) used for the gas adjustment."""
 
 
-class FillView(msgspec.Struct):
+class OrderFillView(msgspec.Struct):
     making_amount: Amount
     taking_amount: Amount
     secret_index: int
@@ -64,7 +64,7 @@ class _OrderStatic(msgspec.Struct):
     """The part of the filled amount whose fills settled."""
     refunded_making_amount: Amount
     """The part of the filled amount the maker got back (cancelled fills)."""
-    fills: list[FillView]
+    fills: list[OrderFillView]
 
 
 class OrderView(_OrderStatic):
@@ -166,7 +166,7 @@ def _static_view(entry: OrderEntry, fills: Sequence[OrderFill]) -> _OrderStatic:
                                        if f.outcome == "settled")),
         refunded_making_amount=str(sum(f.making_amount for f in fills
                                        if f.outcome == "refunded")),
-        fills=[FillView(making_amount=str(f.making_amount), taking_amount=str(f.taking_amount),
+        fills=[OrderFillView(making_amount=str(f.making_amount), taking_amount=str(f.taking_amount),
                         secret_index=f.secret_index, outcome=f.outcome) for f in fills],
     )
 

@@ -53,8 +53,8 @@ from relayer.settlement.fills import (
     BEFORE_RELEASE,
     QUIET,
     TERMINAL,
+    FillFindings,
     FillStatus,
-    FillView,
     check_transition,
     derive,
 )
@@ -254,7 +254,7 @@ class Coordinator:
                                                    fill.secret_index) is not None
         dst, verdict = self._pairing.destination(entry, placed, targets, known, now)
         fill.src, fill.dst = src, dst
-        view = FillView(
+        view = FillFindings(
             src=src, dst=dst, verdict=verdict, released=released, now=now,
             src_final_depth=self._pairing.last_action_depth(src),
             dst_final_depth=self._pairing.last_action_depth(dst) if dst is not None else 0,

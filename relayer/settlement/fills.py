@@ -86,7 +86,7 @@ _NOT_FINAL = frozenset({Withheld.SRC_NOT_FINAL, Withheld.DST_NOT_FINAL,
 
 
 @dataclass(frozen=True, slots=True)
-class FillView:
+class FillFindings:
     """What a fill's status is derived from."""
 
     src: EscrowState | None
@@ -101,7 +101,7 @@ class FillView:
     """Confirmations needed on the source and the destination chain."""
 
 
-def derive(view: FillView) -> FillStatus:
+def derive(view: FillFindings) -> FillStatus:
     src, dst, now = view.src, view.dst, view.now
     if src is None:
         return S.REVERTED
