@@ -11,3 +11,10 @@ ChainName = NewType("ChainName", str)
 BlockNumber = NewType("BlockNumber", int)
 Slot = NewType("Slot", int)
 EventPosition = NewType("EventPosition", int)
+
+
+def canonical_order_hash(text: str) -> OrderHash:
+    """The one spelling of an order hash, given where a hash enters (a path, a WebSocket
+    channel or request); inside, hashes are compared as they are. The chains' decoders
+    write hashes from bytes, already in this spelling."""
+    return OrderHash(text.lower())

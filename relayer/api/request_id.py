@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from relayer.api.auth import PRINCIPAL_KEY
 from relayer.api.http_metrics import route_template
 from relayer.security.principal import Principal
+from relayer.types import canonical_order_hash
 
 HEADER = "X-Request-ID"
 _HEADER_RAW = b"x-request-id"
@@ -102,22 +103,27 @@ class RequestIdMiddleware:
 
 
 class _BindOrderHash:
-    """Binds ``order_hash`` from the matched route's path for the route's own log lines."""
+    """Makes the matched route's ``order_hash`` canonical and binds it to the route's own
+    log lines."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        order_hash = scope.get("path_params", {}).get("order_hash")
+        params = scope.get("path_params", {})
+        order_hash = params.get("order_hash")
         if order_hash is None:
             await self.app(scope, receive, send)
             return
+        # The wire boundary: every handler behind it reads the canonical spelling.
+        order_hash = params["order_hash"] = canonical_order_hash(order_hash)
         with structlog.contextvars.bound_contextvars(order_hash=order_hash):
             await self.app(scope, receive, send)
 
 
 def bind_order_hash(routes: Sequence[BaseRoute]) -> None:
-    """Make every route whose path names ``{order_hash}`` bind it to its log lines."""
+    """Make every route whose path names ``{order_hash}`` read it canonical and bind it
+    to its log lines."""
     for route in routes:
         if isinstance(route, Route) and "{order_hash}" in route.path:
             route.app = _BindOrderHash(route.app)

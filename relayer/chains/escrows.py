@@ -106,7 +106,7 @@ class EscrowBook:
 
     def by_order(self, order_hash: str) -> list[EscrowState]:
         """The escrows of one order, oldest creation first."""
-        keys = self._by_order.get(order_hash.lower(), ())
+        keys = self._by_order.get(order_hash, ())
         states = [self._escrows[key] for key in keys]
         return sorted(states, key=lambda s: (s.created.chain, s.created.height,
                                              s.created.index))
@@ -146,7 +146,7 @@ class EscrowBook:
                             immutables=event.immutables, complement=event.complement,
                             created=event.point, origin=event.origin)
         self._escrows[key] = state
-        self._by_order.setdefault(state.order_hash.lower(), set()).add(key)
+        self._by_order.setdefault(state.order_hash, set()).add(key)
         self._by_hashlock.setdefault(state.immutables.hashlock.lower(), set()).add(key)
 
     def _reverted(self, event: ChainEventReverted) -> None:
@@ -157,7 +157,7 @@ class EscrowBook:
         point = event.point.key
         if state.created.key == point:
             del self._escrows[key]
-            _discard(self._by_order, state.order_hash.lower(), key)
+            _discard(self._by_order, state.order_hash, key)
             _discard(self._by_hashlock, state.immutables.hashlock.lower(), key)
         elif state.withdrawal is not None and state.withdrawal.point.key == point:
             self._escrows[key] = replace(state, withdrawal=None)

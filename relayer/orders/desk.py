@@ -116,7 +116,7 @@ class OrderDesk:
         return updated
 
     def get(self, order_hash: str) -> OrderEntry:
-        entry = self._book.get(order_hash.lower())
+        entry = self._book.get(order_hash)
         if entry is None:
             raise NotFoundError("no such order", code="ORDER_NOT_FOUND",
                                 details={"order_hash": order_hash})

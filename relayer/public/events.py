@@ -213,7 +213,7 @@ def _price_updated(event: PriceUpdated, ctx: MapContext) -> list[Published]:
 def _escrow_created(event: EscrowCreated, ctx: MapContext) -> list[Published]:
     point = event.point
     data = ctx.encode(created_view(event))
-    order_hash = event.immutables.order_hash.lower()
+    order_hash = event.immutables.order_hash
     return [Published("escrow_created", ctx.orders.get(order_hash), order_hash, data,
                       point.timestamp)]
 

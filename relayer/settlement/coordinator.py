@@ -172,14 +172,14 @@ class Coordinator:
 
     def _order_of(self, event: object) -> str | None:
         if isinstance(event, EscrowCreated):
-            order_hash = event.immutables.order_hash.lower()
+            order_hash = event.immutables.order_hash
             self._ledger.escrow_orders[(event.point.chain, event.escrow)] = order_hash
             return order_hash
         if isinstance(event, (EscrowWithdrawn, EscrowCancelled, ChainEventReverted)):
             key = (event.point.chain, event.escrow)
             state = self._escrows.get(*key)
             if state is not None:
-                return state.order_hash.lower()
+                return state.order_hash
             return self._ledger.escrow_orders.get(key)
         return None
 
@@ -189,7 +189,7 @@ class Coordinator:
         """Time moves rules (finality locks, windows): look at every open fill's order."""
         open_orders = {fill.order_hash for fill in self._ledger.by_id.values()
                        if fill.status not in QUIET}
-        open_orders |= {s.order_hash.lower() for s in self._escrows
+        open_orders |= {s.order_hash for s in self._escrows
                         if s.role is EscrowRole.SRC
                         and f"{s.chain}:{s.escrow}" not in self._ledger.by_id}
         for order_hash in sorted(open_orders):
@@ -198,7 +198,7 @@ class Coordinator:
     async def evaluate(self, order_hash: str) -> list[Fill]:
         """Derive every fill of ``order_hash`` afresh; record and act on what changed."""
         async with self._lock:
-            return await self._evaluate(order_hash.lower())
+            return await self._evaluate(order_hash)
 
     async def _evaluate(self, order_hash: str) -> list[Fill]:
         entry = self._book.get(order_hash)
@@ -297,7 +297,6 @@ class Coordinator:
 
     async def accept_secret(self, order_hash: str, index: int, secret: bytes) -> SecretReleased:
         """The maker hands over secret ``index``: accepted only for a fill that is ready."""
-        order_hash = order_hash.lower()
         async with self._lock:
             entry = self._book.get(order_hash)
             if entry is None:
@@ -343,7 +342,7 @@ class Coordinator:
     # -- views -----------------------------------------------------------------------
 
     def fills(self, order_hash: str) -> list[Fill]:
-        return self._ledger.of_order(order_hash.lower())
+        return self._ledger.of_order(order_hash)
 
     def shown_fills(self, order_hash: str) -> tuple[tuple[OrderFill, ...], int]:
         """The fills the order shows and their revision (``FillLedger.show``)."""

@@ -60,8 +60,7 @@ class FillLedger:
         if isinstance(event, FillStatusChanged):
             self.read(event, record.version)
         elif isinstance(event, EscrowCreated):
-            self.escrow_orders[(event.point.chain, event.escrow)] = (
-                event.immutables.order_hash.lower())
+            self.escrow_orders[(event.point.chain, event.escrow)] = event.immutables.order_hash
 
     def read(self, event: FillStatusChanged, version: int) -> Fill:
         """Take the status ``event`` gives its fill at ``version`` of the fill's stream,

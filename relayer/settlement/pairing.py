@@ -106,7 +106,7 @@ class Pairing:
             if state.role is not EscrowRole.SRC or state.phase is not EscrowPhase.OPEN:
                 continue
             key = (state.chain, state.escrow)
-            owner = self._book.get(state.order_hash.lower())
+            owner = self._book.get(state.order_hash)
             if owner is None:
                 if (state.origin is None and state.chain == order.src_chain
                         and self._parties.same(order.src_chain, state.immutables.maker,

@@ -176,7 +176,7 @@ def source_escrow_matches(facts: FillFacts, settings: PolicySettings,
     order, src = facts.signed.order, facts.src.escrow.immutables
     chain = order.src_chain
     reasons = []
-    if src.order_hash.lower() != facts.signed.order_hash.lower():
+    if src.order_hash != facts.signed.order_hash:
         reasons.append(Withheld.SRC_ORDER_HASH_MISMATCH)
     if src.hashlock.lower() != facts.secret_hash:
         reasons.append(Withheld.SRC_HASHLOCK_MISMATCH)

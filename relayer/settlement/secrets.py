@@ -89,7 +89,6 @@ class SecretLedger:
 
     def opened(self, order_hash: str) -> list[tuple[SecretReleased, bytes]]:
         """The order's released secrets with their plain values, by index."""
-        order_hash = order_hash.lower()
         found = []
         for (order, _), event in sorted(self._released.items()):
             if order != order_hash:

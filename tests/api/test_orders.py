@@ -62,6 +62,11 @@ async def test_submit_read_list_and_price(client: httpx.AsyncClient, app: Starle
     listed = (await client.get("/api/orders")).json()
     assert [o["order_hash"] for o in listed["orders"]] == [order_hash]
     assert listed["next_cursor"] is None
+    # The hash is canonical from the path on: any spelling reaches every order route.
+    shouted = "0x" + order_hash[2:].upper()
+    assert (await client.get(f"/api/orders/{shouted}")).json()["order_hash"] == order_hash
+    fills = (await client.get(f"/api/orders/{shouted}/fills")).json()
+    assert fills == {"order_hash": order_hash, "fills": []}
 
     for at, bump in ((NOW, 500_000), (NOW + 120, 125_000), (NOW + 500, 0)):
         price = (await client.get(f"/api/orders/{order_hash}/auction?at={at}")).json()

@@ -83,7 +83,7 @@ def test_reinclusion_after_a_reorg_counts_once() -> None:
     again = created(point(11, block="0x" + "bb" * 32))
     book.apply(again)
     book.apply(reverted(first))  # a stale reversal names a point that is gone: no effect
-    (state,) = book.by_order(ORDER.upper().replace("0X", "0x"))
+    (state,) = book.by_order(ORDER)
     assert state.created == again.point
 
 

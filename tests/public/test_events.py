@@ -82,7 +82,7 @@ async def test_escrow_created_goes_to_the_order_and_fills(app: Starlette) -> Non
     event = EscrowCreated(
         role=EscrowRole.SRC, escrow="0x" + "ab" * 20,
         immutables=EscrowImmutables(
-            order_hash=entry.order_hash.upper().replace("0X", "0x"), hashlock="0x" + "11" * 32,
+            order_hash=entry.order_hash, hashlock="0x" + "11" * 32,
             maker="0x" + "22" * 20, taker="0x" + "33" * 20, token="0x" + "44" * 20,
             amount=2**200, safety_deposit=5, timelocks=2**255),
         complement=DstComplement(maker="addr", amount=99, token="lovelace", safety_deposit=1,

@@ -73,7 +73,7 @@ class ExplorerPages:
 
     async def order(self, request: Request) -> Response:
         """The order page; for an unknown order the same page answers 404, and says so."""
-        known = self._book.get(request.path_params["order_hash"].lower()) is not None
+        known = self._book.get(request.path_params["order_hash"]) is not None
         return _page(self._order_page, status_code=200 if known else 404)
 
     async def asset(self, request: Request) -> Response:

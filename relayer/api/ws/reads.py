@@ -33,6 +33,7 @@ from relayer.public.events import (
     PriceUpdateView,
 )
 from relayer.public.views import OrderRenderer, decode_cursor, encode_cursor, price_of
+from relayer.types import canonical_order_hash
 
 ACTIVE = OrderFilter(statuses=frozenset({OrderStatus.ACTIVE, OrderStatus.PARTIALLY_FILLED}))
 """What getActiveOrders lists: orders a resolver can fill now."""
@@ -51,7 +52,7 @@ def canonical_channel(name: str) -> str:
         return name
     for prefix in (ORDER_PREFIX, PRICE_PREFIX):
         if name.startswith(prefix):
-            order_hash = name[len(prefix):].lower()
+            order_hash = canonical_order_hash(name[len(prefix):])
             if _HASH.match(order_hash):
                 return prefix + order_hash
     raise RequestError(UNKNOWN_CHANNEL, f"unknown channel {name[:80]!r}: one of "
@@ -111,7 +112,7 @@ class OrderReads:
                                       base_fee=now.base_fee))
 
     def _entry(self, order_hash: str) -> OrderEntry:
-        entry = self._book.get(order_hash.lower())
+        entry = self._book.get(canonical_order_hash(order_hash))
         if entry is None:
             raise RequestError(ORDER_NOT_FOUND, f"no such order {order_hash[:80]}")
         return entry
