@@ -25,19 +25,19 @@ import time
 from pathlib import Path
 
 from relayer.api.ws.hub import Hub
-from relayer.auction.board import PricesUpdated
-from relayer.auction.decayer import Decayer
 from relayer.auction.gas import StaticBaseFee
-from relayer.chains.registry import ChainRegistry
 from relayer.clock import FakeClock
 from relayer.events.bus import EventBus
-from relayer.events.public import PublicEvents
-from relayer.events.types import OrderSubmitted
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.book import OrderBook
 from relayer.orders.desk import OrderDesk
+from relayer.orders.events import OrderSubmitted
 from relayer.orders.status import OrderStatus
 from relayer.orders.validation import OrderValidator
 from relayer.orders.wire import AuctionWire, OrderSubmissionWire
+from relayer.pricing.decayer import Decayer
+from relayer.pricing.events import PricesUpdated
+from relayer.public.events import PublicEvents
 from relayer.store import open_store
 from tests.factories import make_settings, order_wire
 
