@@ -74,9 +74,13 @@ class Lifecycle:
         self._scheduler: AsyncIOScheduler | None = None
 
     async def start(self) -> None:
-        for component in self.components:
-            await component.start()
-            self._started.append(component)
+        try:
+            for component in self.components:
+                await component.start()
+                self._started.append(component)
+        except BaseException:
+            await self.stop()  # what did start stops again, in reverse
+            raise
         if self._run_jobs:
             scheduler = AsyncIOScheduler()
             for component in self.components:
@@ -127,12 +131,27 @@ class LeaderOnly:
         self._started: list[Service] = []
 
     async def start(self) -> None:
-        for component in self.components:
-            await component.start()
-            self._started.append(component)
+        try:
+            for component in self.components:
+                await component.start()
+                self._started.append(component)
+        except BaseException:
+            await self.stop()
+            raise
         log.info("leader_duties_started", components=[c.name for c in self.components])
 
     async def stop(self) -> None:
+        """Stop each started part in reverse; one that fails or is cancelled (the app's
+        stop deadline passed) does not keep the others running."""
+        cancelled = False
         while self._started:
-            await self._started.pop().stop()
+            component = self._started.pop()
+            try:
+                await component.stop()
+            except asyncio.CancelledError:
+                cancelled = True
+            except Exception:
+                log.exception("leader_duty_stop_failed", component=component.name)
         log.info("leader_duties_stopped")
+        if cancelled:
+            raise asyncio.CancelledError

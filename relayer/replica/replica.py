@@ -74,12 +74,15 @@ class Replica:
         return []
 
     async def stop(self) -> None:
-        await self.leadership.stop()
-        if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
-            self._follower = None
+        try:
+            await self.leadership.stop()
+        finally:
+            # Also when the stop is cancelled: nothing follows the log after it.
+            follower, self._follower = self._follower, None
+            if follower is not None:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
 
     async def _follow(self) -> None:
         while True:

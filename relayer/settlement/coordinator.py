@@ -38,7 +38,7 @@ from relayer.events.projection import Committed, Projection, Projector
 from relayer.orders.book import OrderBook, OrderEntry
 from relayer.orders.events import OrderStatusChanged
 from relayer.orders.model import SignedOrder
-from relayer.orders.progress import FillOutcome, FillProgress, next_status
+from relayer.orders.progress import FillProgress, next_status
 from relayer.orders.status import TRANSITIONS, OrderStatus
 from relayer.settlement.custody import CustodyKeyring
 from relayer.settlement.events import (
@@ -61,7 +61,7 @@ from relayer.settlement.fills import (
 from relayer.settlement.fills import (
     TRANSITIONS as FILL_TRANSITIONS,
 )
-from relayer.settlement.ledger import Fill, FillLedger, OrderFill
+from relayer.settlement.ledger import Fill, FillLedger, OrderFill, outcome_of
 from relayer.settlement.pairing import Pairing
 from relayer.settlement.placement import Placement
 from relayer.settlement.policy import (
@@ -147,7 +147,15 @@ class Coordinator:
             self._store, skip_unknown=True)
 
     def attach(self) -> Callable[[], None]:
-        """Look at an order again whenever its escrows change on a chain."""
+        """Look at an order again whenever its escrows change on a chain.
+
+        First every order with fills shows them again from the replayed log: an order
+        whose fills all settled is not looked at again, yet must still show them."""
+        for order_hash in sorted(self._ledger.by_order):
+            entry = self._book.get(order_hash)
+            if entry is not None:
+                self._show(order_hash, [p for p in self._pairing.placements(entry)
+                                        if p.counted])
         unsubscribers = [
             self._bus.subscribe(kind, self._on_chain_event)
             for kind in (EscrowCreated, EscrowWithdrawn, EscrowCancelled, ChainEventReverted)
@@ -232,14 +240,21 @@ class Coordinator:
                 fill.src = fill.dst = None
                 await self._record(fill, FillStatus.REVERTED, (), now)
         counted = [p for p in placements if p.counted]
-        self._ledger.show(order_hash, tuple(
-            OrderFill(making_amount=p.state.immutables.amount,
-                      taking_amount=p.state.complement.amount if p.state.complement else 0,
-                      secret_index=p.index,
-                      outcome=str(_outcome(self._ledger.by_id[p.fill_id].status)))
-            for p in counted))
+        self._show(order_hash, counted)
         await self._update_order(entry, counted, now)
         return self._ledger.of_order(order_hash)
+
+    def _show(self, order_hash: str, counted: list[Placement]) -> None:
+        """The order's fills as it lists them: every authentic source escrow on chain."""
+        shown = []
+        for p in counted:
+            fill = self._ledger.by_id.get(p.fill_id)
+            shown.append(OrderFill(
+                fill_id=p.fill_id, making_amount=p.state.immutables.amount,
+                taking_amount=p.state.complement.amount if p.state.complement else 0,
+                secret_index=p.index,
+                outcome=str(outcome_of(fill.status if fill else FillStatus.SRC_SEEN))))
+        self._ledger.show(order_hash, tuple(shown))
 
     async def _settle(self, entry: OrderEntry, fill: Fill, placed: Placement,
                       targets: list[EscrowState], known: dict[str, list[Placement]],
@@ -438,7 +453,7 @@ class Coordinator:
             if placed.state.confirmations(self._pairing.height(placed.state.chain)) < depth:
                 continue
             fills.append(FillProgress(amount=placed.state.immutables.amount,
-                                      outcome=_outcome(fill.status)))
+                                      outcome=outcome_of(fill.status)))
         closed = (entry.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED)
                   or now >= order.deadline)
         step = next_status(entry.status, order.making_amount, fills, closed=closed)
@@ -455,10 +470,3 @@ class Coordinator:
             log.info("order_status_update_deferred", order_hash=entry.order_hash,
                      target=str(target))
 
-
-def _outcome(status: FillStatus) -> FillOutcome:
-    if status is FillStatus.SETTLED:
-        return FillOutcome.SETTLED
-    if status is FillStatus.REFUNDED:
-        return FillOutcome.REFUNDED
-    return FillOutcome.OPEN

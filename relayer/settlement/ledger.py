@@ -9,10 +9,11 @@ writes what changed; the API reads fills from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from relayer.chains.escrows import EscrowState
 from relayer.chains.events import EscrowCreated
+from relayer.orders.progress import FillOutcome
 from relayer.settlement.events import FillStatusChanged
 from relayer.settlement.fills import FillStatus
 from relayer.store.base import Record
@@ -40,11 +41,20 @@ class OrderFill:
     """A fill as its order shows it: every authentic source escrow on chain (final or
     not), so resolvers know what remains and which secret index the next fill uses."""
 
+    fill_id: str
     making_amount: int
     taking_amount: int
     secret_index: int
     outcome: str
     """``orders.progress.FillOutcome``: open, settled or refunded."""
+
+
+def outcome_of(status: FillStatus) -> FillOutcome:
+    if status is FillStatus.SETTLED:
+        return FillOutcome.SETTLED
+    if status is FillStatus.REFUNDED:
+        return FillOutcome.REFUNDED
+    return FillOutcome.OPEN
 
 
 class FillLedger:
@@ -68,7 +78,17 @@ class FillLedger:
         fill = self.fill(event.fill_id, event.order_hash, event.secret_index)
         if version > fill.version:
             fill.status, fill.reasons, fill.version = FillStatus(event.new), event.reasons, version
+            self._reshow(fill)
         return fill
+
+    def _reshow(self, fill: Fill) -> None:
+        """A fill the order shows changed its outcome (this replica's record or another's)."""
+        shown, revision = self.shown.get(fill.order_hash, ((), 0))
+        outcome = str(outcome_of(fill.status))
+        if any(f.fill_id == fill.fill_id and f.outcome != outcome for f in shown):
+            self.shown[fill.order_hash] = (tuple(
+                replace(f, outcome=outcome) if f.fill_id == fill.fill_id else f
+                for f in shown), revision + 1)
 
     def fill(self, fill_id: str, order_hash: str, index: int) -> Fill:
         """The fill ``fill_id``, made (as just seen) if it is new."""

@@ -157,10 +157,15 @@ class EthereumMonitor:
         task, self._task = self._task, None
         if task is None:
             return
-        await asyncio.wait({task}, timeout=self._stop_timeout)
-        if not task.done():
-            task.cancel()
-            log.warning("ethereum_monitor_stop_timeout", seconds=self._stop_timeout)
+        try:
+            await asyncio.wait({task}, timeout=self._stop_timeout)
+            if not task.done():
+                log.warning("ethereum_monitor_stop_timeout", seconds=self._stop_timeout)
+        finally:
+            # Also when this stop is itself cancelled (the app's stop deadline passed):
+            # the polling task never outlives its monitor.
+            if not task.done():
+                task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
     def status(self) -> ChainStatus:
