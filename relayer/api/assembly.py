@@ -123,7 +123,7 @@ class Parts:
         for projection in settlement.coordinator.projections:
             log.projector.register(projection)
         keys = KeyRegistry.from_settings(settings.security)
-        renderer = OrderRenderer(settlement.coordinator)
+        renderer = OrderRenderer(settlement.coordinator.shown)
         projector, sequenced = log.projector, log.sequenced
         webhooks = Webhooks(settings=settings, store=log.store, clock=clock, bus=log.bus,
                             chains=chains, public=PublicEvents(log.book, eth.base_fee, renderer,

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping, Sequence
 
 import msgspec
 
@@ -91,55 +89,59 @@ def price_of(entry: OrderEntry, at: int, base_fee: int) -> PriceView:
     )
 
 
-class ShownFills(Protocol):
-    def shown_fills(self, order_hash: str) -> tuple[Sequence[OrderFill], int]:
-        """The fills an order shows and a revision that grows when they change."""
-        ...
+ShownFills = Mapping[str, tuple[Sequence[OrderFill], int]]
+"""Per order, the fills it shows and a revision that grows when they change
+(``relayer.settlement.ledger.FillLedger.shown``; an order with none is absent)."""
 
 
-class _NoFills:
-    def shown_fills(self, order_hash: str) -> tuple[Sequence[OrderFill], int]:
-        return (), 0
-
-
-@dataclass(slots=True)
 class _Rendered:
-    key: tuple[int, int]
-    """The order's version and its fills' revision the static part was rendered at."""
-    static: bytes
-    priced: tuple[tuple[int, int], bytes] | None = None
+    """One order's bytes: the static part at the order's version and fills' revision,
+    and the whole body at one second and base fee."""
+
+    __slots__ = ("version", "revision", "static", "at", "base_fee", "body")
+
+    def __init__(self, version: int, revision: int, static: bytes) -> None:
+        self.version = version
+        self.revision = revision
+        self.static = static
+        self.at = -1
+        self.base_fee = -1
+        self.body = b""
 
 
 class OrderRenderer:
     """Renders orders as JSON (``OrderView``), caching each order's bytes until the order
-    or its fills change. ``fills``: settlement's fills (``None``: orders show none)."""
+    or its fills change. ``shown``: settlement's fills (``None``: orders show none).
 
-    def __init__(self, fills: ShownFills | None = None) -> None:
-        self._fills: ShownFills = fills or _NoFills()
+    Polling renders 100 orders a request, so the cached path is a few lookups and
+    compares (B2 in docs/benchmarks.md)."""
+
+    def __init__(self, shown: ShownFills | None = None) -> None:
+        self._shown: ShownFills = shown if shown is not None else {}
         self._cache: dict[str, _Rendered] = {}
 
     def order(self, entry: OrderEntry, at: int, base_fee: int) -> bytes:
         """The JSON of ``OrderView`` for ``entry`` priced at ``at``."""
-        fills, revision = self._fills.shown_fills(entry.order_hash)
-        key = (entry.version, revision)
-        cached = self._cache.get(entry.order_hash)
-        if cached is None or cached.key != key:
-            cached = _Rendered(key, _encoder.encode(_static_view(entry, fills)))
-            self._cache[entry.order_hash] = cached
-        price_key = (at, base_fee)
-        if cached.priced is not None and cached.priced[0] == price_key:
-            return cached.priced[1]
-        static = cached.static
-        body = (static[:-1] + b',"price":' + _encoder.encode(price_of(entry, at, base_fee))
-                + b"}")
-        cached.priced = (price_key, body)
+        order_hash = entry.signed.order_hash
+        cached = self._cache.get(order_hash)
+        shown = self._shown.get(order_hash)
+        revision = 0 if shown is None else shown[1]
+        if cached is None or cached.version != entry.version or cached.revision != revision:
+            static = _encoder.encode(_static_view(entry, () if shown is None else shown[0]))
+            cached = self._cache[order_hash] = _Rendered(entry.version, revision, static)
+        elif cached.at == at and cached.base_fee == base_fee:
+            return cached.body
+        body = (cached.static[:-1] + b',"price":'
+                + _encoder.encode(price_of(entry, at, base_fee)) + b"}")
+        cached.at, cached.base_fee, cached.body = at, base_fee, body
         return body
 
     def page(self, entries: list[OrderEntry], next_position: int | None, at: int,
              base_fee: int) -> bytes:
         cursor = (b"null" if next_position is None
                   else _encoder.encode(encode_cursor(next_position)))
-        return (b'{"orders":[' + b",".join(self.order(e, at, base_fee) for e in entries)
+        order = self.order
+        return (b'{"orders":[' + b",".join([order(e, at, base_fee) for e in entries])
                 + b'],"next_cursor":' + cursor + b"}")
 
 

@@ -15,7 +15,7 @@ the facts, so a late, duplicated or reverted event needs no special case.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -358,6 +358,11 @@ class Coordinator:
 
     def fills(self, order_hash: str) -> list[Fill]:
         return self._ledger.of_order(order_hash)
+
+    @property
+    def shown(self) -> Mapping[str, tuple[tuple[OrderFill, ...], int]]:
+        """Per order, the fills it shows and their revision (a live view)."""
+        return self._ledger.shown
 
     def shown_fills(self, order_hash: str) -> tuple[tuple[OrderFill, ...], int]:
         """The fills the order shows and their revision (``FillLedger.show``)."""
