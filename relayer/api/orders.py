@@ -6,13 +6,16 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from relayer.api.context import Relayer
 from relayer.api.requests import int_param, read_json, str_param
+from relayer.auction.gas import BaseFeeSource
+from relayer.clock import Clock
 from relayer.errors import ValidationError
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.book import OrderFilter
+from relayer.orders.desk import OrderDesk
 from relayer.orders.status import OrderStatus
 from relayer.orders.wire import CancelWire, OrderSubmissionWire
-from relayer.public.views import SubmitResult, decode_cursor, price_of
+from relayer.public.views import OrderRenderer, SubmitResult, decode_cursor, price_of
 
 _submission = msgspec.json.Decoder(OrderSubmissionWire)
 _cancel = msgspec.json.Decoder(CancelWire)
@@ -23,9 +26,13 @@ MAX_LIMIT = 500
 
 
 class OrderRoutes:
-    def __init__(self, relayer: Relayer) -> None:
-        self._relayer = relayer
-        self._desk = relayer.desk
+    def __init__(self, *, desk: OrderDesk, chains: ChainRegistry, clock: Clock,
+                 base_fee: BaseFeeSource, renderer: OrderRenderer) -> None:
+        self._desk = desk
+        self._chains = chains
+        self._clock = clock
+        self._base_fee = base_fee
+        self._renderer = renderer
 
     async def submit(self, request: Request) -> Response:
         wire = await read_json(request, _submission)
@@ -47,15 +54,15 @@ class OrderRoutes:
 
     async def get(self, request: Request) -> Response:
         entry = self._desk.get(request.path_params["order_hash"])
-        now = int(self._relayer.clock.now())
-        return Response(self._relayer.renderer.order(entry, now, self._relayer.base_fee.base_fee()),
+        now = int(self._clock.now())
+        return Response(self._renderer.order(entry, now, self._base_fee.base_fee()),
                         media_type=_JSON)
 
     async def auction(self, request: Request) -> Response:
         entry = self._desk.get(request.path_params["order_hash"])
-        at = int_param(request, "at", default=int(self._relayer.clock.now()),
+        at = int_param(request, "at", default=int(self._clock.now()),
                        maximum=(1 << 32) - 1)
-        price = price_of(entry, at, self._relayer.base_fee.base_fee())
+        price = price_of(entry, at, self._base_fee.base_fee())
         return Response(_encoder.encode(price), media_type=_JSON)
 
     async def cancel(self, request: Request) -> Response:
@@ -69,13 +76,13 @@ class OrderRoutes:
         cursor = str_param(request, "cursor")
         after = decode_cursor(cursor) if cursor else 0
         entries, next_position = self._desk.book.query(where, after=after, limit=limit)
-        now = int(self._relayer.clock.now())
-        body = self._relayer.renderer.page(entries, next_position, now,
-                                           self._relayer.base_fee.base_fee())
+        now = int(self._clock.now())
+        body = self._renderer.page(entries, next_position, now,
+                                           self._base_fee.base_fee())
         return Response(body, media_type=_JSON)
 
     def _filter(self, request: Request) -> OrderFilter:
-        chains = self._relayer.chains
+        chains = self._chains
         statuses: set[OrderStatus] = set()
         for text in (str_param(request, "status") or "").split(","):
             if not text:
@@ -103,7 +110,7 @@ class OrderRoutes:
         )
 
     def _canonical_address(self, text: str, field: str) -> str:
-        chains = self._relayer.chains
+        chains = self._chains
         for name in chains.names():
             try:
                 return chains.get(name, field=field).parse_address(text, field=field).text
@@ -115,7 +122,7 @@ class OrderRoutes:
     def _canonical_asset(self, text: str | None, chain: str | None, field: str) -> str | None:
         if text is None:
             return None
-        chains = self._relayer.chains
+        chains = self._chains
         for name in [chain] if chain else chains.names():
             try:
                 return chains.get(name, field=field).asset(text, field=field).id

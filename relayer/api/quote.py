@@ -6,13 +6,15 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from relayer.api.context import Relayer
 from relayer.api.requests import int_param, str_param
+from relayer.clock import Clock
+from relayer.config import QuoteSettings
 from relayer.errors import ValidationError
 from relayer.integers import parse_int
+from relayer.networks.registry import ChainRegistry
 from relayer.orders.validation import amount_limit
 from relayer.orders.wire import Amount, AuctionPointWire, AuctionWire, TimelocksWire
-from relayer.pricing.quote import PresetQuote, build_quote
+from relayer.pricing.quote import PresetQuote, PriceSource, build_quote
 
 _encoder = msgspec.json.Encoder()
 
@@ -43,12 +45,15 @@ class QuoteView(msgspec.Struct):
 
 
 class QuoteRoutes:
-    def __init__(self, relayer: Relayer) -> None:
-        self._relayer = relayer
+    def __init__(self, *, chains: ChainRegistry, settings: QuoteSettings,
+                 prices: PriceSource, clock: Clock) -> None:
+        self._chains = chains
+        self._settings = settings
+        self._prices = prices
+        self._clock = clock
 
     async def quote(self, request: Request) -> Response:
-        relayer = self._relayer
-        chains = relayer.chains
+        chains = self._chains
         src = chains.get(str_param(request, "src_chain", required=True) or "", field="src_chain")
         dst = chains.get(str_param(request, "dst_chain", required=True) or "", field="dst_chain")
         if src.name == dst.name:
@@ -60,13 +65,13 @@ class QuoteRoutes:
                               field="dst_token")
         making_amount = parse_int(str_param(request, "amount", required=True) or "",
                                   field="amount", minimum=1, maximum=amount_limit(src) - 1)
-        settings = relayer.settings.quote
+        settings = self._settings
         parts = int_param(request, "parts", default=1, minimum=1, maximum=settings.max_parts)
         quote = build_quote(
             src=src, dst=dst, src_asset=src_asset, dst_asset=dst_asset,
             making_amount=making_amount, parts=parts, presets=settings.presets,
-            recommended=settings.recommended_preset, prices=relayer.prices,
-            now=int(relayer.clock.now()),
+            recommended=settings.recommended_preset, prices=self._prices,
+            now=int(self._clock.now()),
         )
         largest = max([quote.market_taking_amount,
                        *(p.start_taking_amount for p in quote.presets.values())])

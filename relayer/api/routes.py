@@ -27,8 +27,10 @@ def routes(relayer: Relayer, *, coordinator: Coordinator, webhooks: Webhooks,
            keys: KeyRegistry, custody: CustodyKeyring,
            websocket: WebSocketEndpoint) -> list[BaseRoute]:
     """The route table; each route knows which path parameter is an order hash."""
-    orders = OrderRoutes(relayer)
-    quote = QuoteRoutes(relayer)
+    orders = OrderRoutes(desk=relayer.desk, chains=relayer.chains, clock=relayer.clock,
+                         base_fee=relayer.base_fee, renderer=relayer.renderer)
+    quote = QuoteRoutes(chains=relayer.chains, settings=relayer.settings.quote,
+                        prices=relayer.prices, clock=relayer.clock)
     health = HealthRoutes(relayer)
     hooks = WebhookRoutes(webhooks)
     admin = AdminRoutes(keys)

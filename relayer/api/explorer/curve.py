@@ -11,11 +11,13 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from relayer.api.context import Relayer
 from relayer.api.requests import int_param
 from relayer.auction.curve import auction_rate_bump, gas_bump, rate_bump, taking_amount
 from relayer.auction.details import AuctionDetails
+from relayer.auction.gas import BaseFeeSource
+from relayer.clock import Clock
 from relayer.orders.book import OrderEntry
+from relayer.orders.desk import OrderDesk
 from relayer.orders.wire import Amount
 
 DEFAULT_SAMPLES = 120
@@ -106,14 +108,15 @@ def curve_view(entry: OrderEntry, *, now: int, base_fee: int,
 
 
 class CurveRoutes:
-    def __init__(self, relayer: Relayer) -> None:
-        self._relayer = relayer
+    def __init__(self, *, desk: OrderDesk, clock: Clock, base_fee: BaseFeeSource) -> None:
+        self._desk = desk
+        self._clock = clock
+        self._base_fee = base_fee
 
     async def curve(self, request: Request) -> Response:
-        relayer = self._relayer
-        entry = relayer.desk.get(request.path_params["order_hash"])
+        entry = self._desk.get(request.path_params["order_hash"])
         samples = int_param(request, "samples", default=DEFAULT_SAMPLES, minimum=1,
                             maximum=MAX_SAMPLES)
-        view = curve_view(entry, now=int(relayer.clock.now()),
-                          base_fee=relayer.base_fee.base_fee(), samples=samples)
+        view = curve_view(entry, now=int(self._clock.now()),
+                          base_fee=self._base_fee.base_fee(), samples=samples)
         return Response(_encoder.encode(view), media_type="application/json")

@@ -13,9 +13,12 @@ from relayer.settlement.coordinator import Coordinator
 
 
 def explorer_routes(relayer: Relayer, coordinator: Coordinator) -> list[Route]:
+    """The explorer's routes over the running relayer's parts."""
     pages = ExplorerPages(relayer.desk.book)
-    curve = CurveRoutes(relayer)
-    timeline = TimelineRoutes(relayer, coordinator)
+    curve = CurveRoutes(desk=relayer.desk, clock=relayer.clock, base_fee=relayer.base_fee)
+    timeline = TimelineRoutes(desk=relayer.desk, coordinator=coordinator, store=relayer.store,
+                              chains=relayer.chains, settings=relayer.settings.chains,
+                              clock=relayer.clock, monitors=relayer.monitors)
     return [
         Route("/", pages.book, methods=["GET"]),
         Route("/orders/{order_hash}", pages.order, methods=["GET"]),

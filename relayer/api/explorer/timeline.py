@@ -9,16 +9,21 @@ the chain needs, what happened to it, and its time locks as absolute times.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from relayer.api.context import Relayer
 from relayer.api.explorer.reasons import describe
 from relayer.chains.escrows import EscrowState
 from relayer.chains.events import ChainPoint, EscrowRole
+from relayer.chains.status import ChainMonitor
+from relayer.clock import Clock
+from relayer.config import ChainsSettings
 from relayer.errors import ValidationError
 from relayer.networks.registry import ChainRegistry
+from relayer.orders.desk import OrderDesk
 from relayer.orders.timelocks import Stage
 from relayer.orders.wire import Amount
 from relayer.settlement.coordinator import Coordinator
@@ -127,24 +132,27 @@ class OrderTimeline(msgspec.Struct):
 
 
 class TimelineRoutes:
-    def __init__(self, relayer: Relayer, coordinator: Coordinator) -> None:
-        self._relayer = relayer
+    def __init__(self, *, desk: OrderDesk, coordinator: Coordinator, store: EventStore,
+                 chains: ChainRegistry, settings: ChainsSettings, clock: Clock,
+                 monitors: Sequence[ChainMonitor]) -> None:
+        self._desk = desk
         self._coordinator = coordinator
-        self._history = HistoryCache(relayer.store)
+        self._chains = chains
+        self._clock = clock
+        self._monitors = tuple(monitors)
+        self._history = HistoryCache(store)
         self._released: dict[str, SecretReleased] = {}
-        settings = relayer.settings.chains
         self._required = {"ethereum": settings.ethereum.confirmations,
                           "cardano": settings.cardano.confirmations}
 
     async def timeline(self, request: Request) -> Response:
-        relayer = self._relayer
-        entry = relayer.desk.get(request.path_params["order_hash"])
-        tips = {m.name: m.status().tip_height for m in relayer.monitors}
+        entry = self._desk.get(request.path_params["order_hash"])
+        tips = {m.name: m.status().tip_height for m in self._monitors}
         fills = [await self._fill(fill, self._release(entry.order_hash, fill), tips)
                  for fill in self._coordinator.fills(entry.order_hash)]
         view = OrderTimeline(order_hash=entry.order_hash, status=str(entry.status),
                              status_reason=entry.status_reason,
-                             at=int(relayer.clock.now()), fills=fills)
+                             at=int(self._clock.now()), fills=fills)
         return Response(_encoder.encode(view), media_type="application/json")
 
     def _release(self, order_hash: str, fill: Fill) -> SecretReleased | None:
@@ -161,7 +169,7 @@ class TimelineRoutes:
 
     async def _fill(self, fill: Fill, released: SecretReleased | None,
                     tips: dict[str, int | None]) -> FillTimeline:
-        escrows = [escrow_timeline(state, self._relayer.chains, tip=tips.get(state.chain),
+        escrows = [escrow_timeline(state, self._chains, tip=tips.get(state.chain),
                                    required=self._required.get(state.chain, 0))
                    for state in (fill.src, fill.dst) if state is not None]
         return FillTimeline(
