@@ -36,7 +36,7 @@ class SlowRpc:
 
     async def block(self, number: int | str) -> BlockHeader | None:
         self.calls.append(f"block {number}")
-        await asyncio.sleep(3600)
+        await asyncio.Event().wait()  # never set: the call hangs until cancelled
         return None
 
     async def blocks(self, numbers):  # type: ignore[no-untyped-def]

@@ -58,6 +58,7 @@ class Log:
     sequenced: SequencedStore
     store: TimedStore
     bus: EventBus
+    codec: EventCodec
     projector: Projector
     book: OrderBook
     escrows: EscrowBook
@@ -71,9 +72,10 @@ class Log:
         bus = EventBus()
         bus.on_handler_error = metrics.handler_failed
         book, escrows = OrderBook(), EscrowBook()
-        projector = Projector(EventCodec(STORED_EVENTS), bus, [book, escrows])
-        return cls(raw, sequenced, TimedStore(sequenced, metrics), bus, projector, book,
-                   escrows)
+        codec = EventCodec(STORED_EVENTS)
+        projector = Projector(codec, bus, [book, escrows])
+        return cls(raw, sequenced, TimedStore(sequenced, metrics), bus, codec, projector,
+                   book, escrows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +131,7 @@ class Parts:
                             chains=chains, public=PublicEvents(log.book, eth.base_fee, renderer,
                                                 log.escrows),
                             position=lambda: max(projector.position, sequenced.applied),
-                            keys=keys, codec=EventCodec(STORED_EVENTS))
+                            keys=keys, codec=log.codec)
         replica = Replica(store=log.sequenced, leadership=leadership_for(log.raw, settings),
                           apply=projector.followed, applied=lambda: projector.position,
                           duties=LeaderOnly([webhooks.delivering, *monitors]))

@@ -47,9 +47,7 @@ async def test_an_executed_order_shows_the_same_fills_after_a_restart(tmp_path: 
         # ReplayedLog does); the escrow book stands for the replayed chain events.
         h.detach()
         h.book = OrderBook()
-        again = h.new_coordinator()
-        again._book = h.book  # type: ignore[attr-defined]
-        again._pairing._book = h.book  # type: ignore[attr-defined]
+        again = h.new_coordinator()  # over the fresh book
         projector = Projector(EventCodec((*ORDER_EVENTS, *SETTLEMENT_EVENTS)), h.bus,
                               [h.book, *again.projections])
         await projector.replay(h.store, skip_unknown=True)
