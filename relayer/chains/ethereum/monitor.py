@@ -411,12 +411,17 @@ class EthereumMonitor:
         except _Fenced as exc:
             self.fenced += 1
             log.warning("ethereum_monitor_fenced", error=str(exc))
-            await self._load()
+            await self._load(fenced=True)
 
     # ------------------------------------------------------------------ state
 
-    async def _load(self) -> None:
-        """Read the checkpoint and fold in the stream's events not yet applied."""
+    async def _load(self, *, fenced: bool = False) -> None:
+        """Read the checkpoint and fold in the stream's events not yet applied.
+
+        ``fenced``: another writer committed them. They also go into the escrow book at
+        once: which escrows are known decides which withdrawals and cancellations the
+        next blocks yield, and the log follower may not have brought them yet. (At start
+        the projection loop has replayed the whole log into the book.)"""
         checkpoint = await self._store.read_checkpoint(CHECKPOINT_NAME)
         cursor = Cursor.decode(checkpoint.data) if checkpoint is not None else None
         records = await self._store.read_stream(self._stream)
@@ -434,7 +439,10 @@ class EthereumMonitor:
             if record.version <= self._applied_version:
                 continue
             if CHAIN_CODEC.knows(record):
-                self._fold(CHAIN_CODEC.decode(record), block)
+                event = CHAIN_CODEC.decode(record)
+                if fenced:
+                    self._escrows.apply(event)
+                self._fold(event, block)
         self._applied_version = last
         self._prune(block)
 
