@@ -411,17 +411,19 @@ class EthereumMonitor:
         except _Fenced as exc:
             self.fenced += 1
             log.warning("ethereum_monitor_fenced", error=str(exc))
-            await self._load(fenced=True)
+            await self._load()
 
     # ------------------------------------------------------------------ state
 
-    async def _load(self, *, fenced: bool = False) -> None:
+    async def _load(self) -> None:
         """Read the checkpoint and fold in the stream's events not yet applied.
 
-        ``fenced``: another writer committed them. They also go into the escrow book at
-        once: which escrows are known decides which withdrawals and cancellations the
-        next blocks yield, and the log follower may not have brought them yet. (At start
-        the projection loop has replayed the whole log into the book.)"""
+        They also go into the escrow book at once: which escrows are known decides which
+        withdrawals and cancellations the next blocks yield, and records another writer
+        committed (a former leader, a rival that fenced this monitor) may not have come
+        through the log follower yet. Folding again records the book already holds, in
+        their order, leaves it as it was (``EscrowBook.apply``), as before the projection
+        loop, when the follower and this load also both folded them."""
         checkpoint = await self._store.read_checkpoint(CHECKPOINT_NAME)
         cursor = Cursor.decode(checkpoint.data) if checkpoint is not None else None
         records = await self._store.read_stream(self._stream)
@@ -440,8 +442,7 @@ class EthereumMonitor:
                 continue
             if CHAIN_CODEC.knows(record):
                 event = CHAIN_CODEC.decode(record)
-                if fenced:
-                    self._escrows.apply(event)
+                self._escrows.apply(event)
                 self._fold(event, block)
         self._applied_version = last
         self._prune(block)
